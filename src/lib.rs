@@ -1,0 +1,1 @@
+//! callplane: the call-center middle platform between business systems and FreeSWITCH.
