@@ -1,1 +1,20 @@
 //! callplane: the call-center middle platform between business systems and FreeSWITCH.
+//!
+//! Layout (dependencies point downwards only; nothing imports `http`):
+//! - `app`: wiring; builds the application and serves it.
+//! - `config`: typed configuration (defaults, TOML file, environment), secrets redacted.
+//! - `http`: the HTTP surfaces (`/v1` business API, operational endpoints).
+//! - `store`: all SQL, migrations, database creation.
+//! - `domain`: pure types and validation rules (extensions, gateways, provinces).
+//! - `fsxml`: FreeSWITCH XML documents and all their escaping.
+//! - `metrics`: Prometheus registry.
+//! - `net`: CIDR allow-lists.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod fsxml;
+pub mod http;
+pub mod metrics;
+pub mod net;
+pub mod store;

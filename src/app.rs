@@ -1,0 +1,76 @@
+//! Wiring: `build` turns a configuration and a database pool into the application, and
+//! `App::serve` runs it on a listener until the shutdown signal. Tests call the same two
+//! functions as `callplane serve`, on port 0 with a database of their own.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, Secret};
+use crate::http::{self, AppState, auth::ApiKeys};
+use crate::metrics::Metrics;
+use crate::store;
+
+pub struct App {
+    state: AppState,
+    /// The server secret (upload tokens, signed URLs), from config or the database.
+    pub secret: Secret,
+}
+
+/// Builds the application. The server secret comes from the configuration or, failing that,
+/// from the database, where the first replica to start stores a random one.
+pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<App> {
+    let secret = match &config.secret {
+        Some(s) => s.clone(),
+        None => {
+            let candidate = random_secret();
+            let stored = store::settings::get_or_insert(&pool, "server_secret", &candidate)
+                .await
+                .context("reading the server secret from the database")?;
+            Secret::new(stored)
+        }
+    };
+    let api_keys = ApiKeys::new(config.api.keys.iter().map(|k| k.expose()));
+    let state = AppState {
+        pool,
+        config: Arc::new(config),
+        metrics: Arc::new(Metrics::new()),
+        api_keys,
+        esl_status: Arc::new(Vec::new),
+    };
+    Ok(App { state, secret })
+}
+
+impl App {
+    pub fn router(&self) -> Router {
+        http::router(self.state.clone())
+    }
+
+    /// Serves HTTP on `listener` until `shutdown` completes, then drains in-flight requests.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = self.router();
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("HTTP server failed")
+    }
+}
+
+/// 32 random bytes, URL-safe base64.
+fn random_secret() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is unavailable");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

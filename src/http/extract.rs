@@ -1,0 +1,118 @@
+//! Request extractors for `/v1` that fail with the envelope: bodies as JSON or
+//! `application/x-www-form-urlencoded` (one request type serves both), query parameters, and
+//! paging. Errors name the field that was wrong.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::domain::FieldError;
+use crate::store::Page;
+
+/// A request body read as JSON or as a URL-encoded form, by its Content-Type.
+pub struct Body<T>(pub T);
+
+fn describe<E: std::fmt::Display>(what: &str, e: serde_path_to_error::Error<E>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner().to_string();
+    // serde_json appends " at line 1 column 9"; the field path says more to a caller.
+    let inner = inner
+        .split(" at line ")
+        .next()
+        .unwrap_or(&inner)
+        .to_string();
+    if path.is_empty() || path == "." {
+        ApiError::Malformed(format!("invalid {what}: {inner}"))
+    } else {
+        ApiError::Malformed(format!("invalid {what}: {path}: {inner}"))
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let ct = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default();
+        let is_json =
+            ct == "application/json" || (ct.starts_with("application/") && ct.ends_with("+json"));
+        let is_form = ct == "application/x-www-form-urlencoded";
+        if !is_json && !is_form {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map(|l| l.0)
+            .unwrap_or(0);
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(limit)
+            } else {
+                ApiError::Malformed(format!("cannot read request body: {r}"))
+            }
+        })?;
+        if is_json {
+            let mut de = serde_json::Deserializer::from_slice(&bytes);
+            let value =
+                serde_path_to_error::deserialize(&mut de).map_err(|e| describe("JSON body", e))?;
+            de.end()
+                .map_err(|e| ApiError::Malformed(format!("invalid JSON body: {e}")))?;
+            Ok(Body(value))
+        } else {
+            let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&bytes));
+            Ok(Body(
+                serde_path_to_error::deserialize(de).map_err(|e| describe("form body", e))?,
+            ))
+        }
+    }
+}
+
+/// The configured body limit, put into request extensions so rejections can quote it.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// Query parameters, rejected with a message naming the parameter.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        Ok(Params(
+            serde_path_to_error::deserialize(de).map_err(|e| describe("query", e))?,
+        ))
+    }
+}
+
+/// Checks `page` (from 1, default 1) and `size` (1-500, default 20) of a list request.
+pub fn page(page: Option<i64>, size: Option<i64>) -> Result<Page, FieldError> {
+    let page = page.unwrap_or(1);
+    let size = size.unwrap_or(20);
+    if !(1..=1_000_000).contains(&page) {
+        return Err(FieldError::new("page", "must be a whole number from 1"));
+    }
+    if !(1..=500).contains(&size) {
+        return Err(FieldError::new("size", "must be between 1 and 500"));
+    }
+    Ok(Page {
+        page: page as u32,
+        size: size as u32,
+    })
+}

@@ -1,0 +1,50 @@
+//! The HTTP surfaces: `/v1` (business API), the operational endpoints (`/healthz`, `/readyz`,
+//! `/metrics`, `/openapi.json`), and later `/fsapi`. One route table per surface; handlers are
+//! thin and call into `store` and `domain`.
+
+pub mod auth;
+pub mod envelope;
+pub mod error;
+pub mod extract;
+mod observe;
+mod ops;
+pub mod v1;
+
+use std::sync::Arc;
+
+use axum::Router;
+use sqlx::PgPool;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    pub api_keys: auth::ApiKeys,
+    pub esl_status: EslStatusFn,
+}
+
+/// Reports the FreeSWITCH nodes' connection state for `/readyz`.
+pub type EslStatusFn = Arc<dyn Fn() -> Vec<serde_json::Value> + Send + Sync>;
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(v1::router(&state))
+        .merge(ops::router())
+        .method_not_allowed_fallback(v1::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::track,
+        ))
+        .with_state(state)
+}
+
+/// The OpenAPI document of `/v1`, generated from the handlers' annotations.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    v1::openapi()
+}

@@ -1,0 +1,127 @@
+//! All SQL lives here: one file per table group, free functions over `impl PgExecutor`.
+//! This module also owns connecting, creating the database and running the embedded migrations.
+
+pub mod extensions;
+pub mod gateways;
+pub mod settings;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgPool};
+
+use crate::config::DatabaseConfig;
+
+/// Why a store call failed, in the terms callers act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write; the text names what already exists.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached or did not answer in time: retryable.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
+    #[error("database error: {0}")]
+    Other(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => StoreError::Unavailable(e),
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+                StoreError::Conflict(db.constraint().unwrap_or("unique").to_string())
+            }
+            // 57014: statement_timeout fired; 57P01..03: the server is shutting down or restarting.
+            sqlx::Error::Database(db)
+                if matches!(
+                    db.code().as_deref(),
+                    Some("57014" | "57P01" | "57P02" | "57P03")
+                ) =>
+            {
+                StoreError::Unavailable(e)
+            }
+            _ => StoreError::Other(e),
+        }
+    }
+}
+
+/// The database name in a Postgres URL, if it names one.
+pub fn database_name(url: &str) -> Option<String> {
+    let opts = PgConnectOptions::from_str(url).ok()?;
+    opts.get_database()
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+}
+
+/// Creates the database named in `url` if it does not exist yet, connecting to the `postgres`
+/// maintenance database with the same credentials. Safe when several replicas start at once.
+pub async fn create_database_if_missing(url: &str) -> anyhow::Result<bool> {
+    let opts = PgConnectOptions::from_str(url)?;
+    let name =
+        database_name(url).ok_or_else(|| anyhow::anyhow!("the database URL names no database"))?;
+    let mut conn = opts
+        .clone()
+        .database("postgres")
+        .log_statements(tracing::log::LevelFilter::Debug)
+        .connect()
+        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await?;
+    if exists {
+        conn.close().await?;
+        return Ok(false);
+    }
+    // Identifiers cannot be bound as parameters; quote it, doubling embedded quotes.
+    let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+    let created = match sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await {
+        Ok(_) => true,
+        // 42P04 duplicate_database: another replica created it between our check and now.
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => false,
+        Err(e) => return Err(e.into()),
+    };
+    conn.close().await?;
+    Ok(created)
+}
+
+/// Opens the pool with the configured limits; every connection gets the statement timeout.
+pub async fn connect(url: &str, cfg: &DatabaseConfig) -> Result<PgPool, sqlx::Error> {
+    let timeout = cfg.statement_timeout_ms.to_string();
+    let opts = PgConnectOptions::from_str(url)?
+        .application_name("callplane")
+        .options([("statement_timeout", timeout.as_str())])
+        .log_statements(tracing::log::LevelFilter::Trace);
+    PgPoolOptions::new()
+        .max_connections(cfg.max_connections)
+        .acquire_timeout(Duration::from_millis(cfg.acquire_timeout_ms))
+        .connect_with(opts)
+        .await
+}
+
+/// Applies the embedded migrations (append-only files under `migrations/`).
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sqlx::migrate!("./migrations").run(pool).await
+}
+
+/// Page arguments already checked at the edge: `page` from 1, `size` 1..=500.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub page: u32,
+    pub size: u32,
+}
+
+impl Page {
+    pub fn limit(self) -> i64 {
+        self.size as i64
+    }
+    pub fn offset(self) -> i64 {
+        (self.page as i64 - 1) * self.size as i64
+    }
+}
