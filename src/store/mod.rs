@@ -36,18 +36,19 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
                 StoreError::Conflict(db.constraint().unwrap_or("unique").to_string())
             }
-            // 57014: statement_timeout fired; 57P01..03: the server is shutting down or restarting.
-            sqlx::Error::Database(db)
-                if matches!(
-                    db.code().as_deref(),
-                    Some("57014" | "57P01" | "57P02" | "57P03")
-                ) =>
-            {
+            sqlx::Error::Database(db) if db.code().as_deref().is_some_and(unavailable_code) => {
                 StoreError::Unavailable(e)
             }
             _ => StoreError::Other(e),
         }
     }
+}
+
+/// SQLSTATEs that mean "the database is not there right now" rather than "this request is
+/// wrong": connection exceptions (08), insufficient resources (53, e.g. too many connections),
+/// operator intervention (57: statement timeout, shutdown, restart) and a missing database.
+fn unavailable_code(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("53") || code.starts_with("57") || code == "3D000"
 }
 
 /// The database name in a Postgres URL, if it names one.
