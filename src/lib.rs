@@ -17,4 +17,5 @@ pub mod fsxml;
 pub mod http;
 pub mod metrics;
 pub mod net;
+pub mod numbers;
 pub mod store;
