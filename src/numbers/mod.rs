@@ -76,7 +76,7 @@ impl PhoneData {
         let index_start = usize::try_from(le_i32(bytes, 4)).map_err(|_| "negative index offset")?;
         if index_start < 8
             || index_start > bytes.len()
-            || (bytes.len() - index_start) % INDEX_ENTRY != 0
+            || !(bytes.len() - index_start).is_multiple_of(INDEX_ENTRY)
         {
             return Err("index offset does not fit the file");
         }
