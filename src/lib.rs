@@ -18,4 +18,5 @@ pub mod http;
 pub mod metrics;
 pub mod net;
 pub mod numbers;
+pub mod routing;
 pub mod store;
