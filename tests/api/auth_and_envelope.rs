@@ -173,3 +173,64 @@ async fn deeply_nested_json_is_a_400_not_a_crash() {
         "still serving"
     );
 }
+
+#[tokio::test]
+async fn every_documented_v1_route_requires_the_key() {
+    let app = keyed_app().await;
+    let doc: serde_json::Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let req = match method.as_str() {
+                "get" => app.client.get(app.url(path)),
+                "post" => app.client.post(app.url(path)).json(&json!({})),
+                other => panic!("unexpected method {other}"),
+            };
+            let (status, body) = read(req.send().await.unwrap()).await;
+            assert_eq!(
+                (status, body["code"].as_u64()),
+                (StatusCode::UNAUTHORIZED, Some(40100)),
+                "{method} {path}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 11, "checked {checked} routes");
+}
+
+#[tokio::test]
+async fn concurrent_duplicate_creates_store_one_row() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                app.post(
+                    "/v1/gateway/create",
+                    json!({"name": "gw-race", "realm": "10.0.0.1"}),
+                )
+                .await
+                .0
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let conflicts = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((ok, conflicts), (1, 7), "{statuses:?}");
+    assert_eq!(app.count("gateways").await, 1);
+}
