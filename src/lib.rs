@@ -13,6 +13,7 @@
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod fsstatus;
 pub mod fsxml;
 pub mod http;
 pub mod metrics;
