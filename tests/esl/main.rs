@@ -1,0 +1,1 @@
+//! ESL client integration tests.
