@@ -5,3 +5,4 @@ mod connection;
 mod fixtures;
 mod fuzz;
 mod server;
+mod supervisor;
