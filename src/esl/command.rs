@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::error::EslError;
 use super::event::EventFormat;
 
-/// A command the client can send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A command the client can send. `Debug` never shows the password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Command {
     Auth {
         password: String,
@@ -87,6 +87,31 @@ impl Command {
             Command::Events { .. } => "event",
             Command::Filter { .. } => "filter",
             Command::Exit => "exit",
+        }
+    }
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Auth { .. } => f.write_str("Auth { password: <redacted> }"),
+            Command::Api { command } => f.debug_struct("Api").field("command", command).finish(),
+            Command::BgApi { command, job_uuid } => f
+                .debug_struct("BgApi")
+                .field("command", command)
+                .field("job_uuid", job_uuid)
+                .finish(),
+            Command::Events { format, names } => f
+                .debug_struct("Events")
+                .field("format", format)
+                .field("names", names)
+                .finish(),
+            Command::Filter { header, value } => f
+                .debug_struct("Filter")
+                .field("header", header)
+                .field("value", value)
+                .finish(),
+            Command::Exit => f.write_str("Exit"),
         }
     }
 }
@@ -175,6 +200,14 @@ mod tests {
             cmd.encode().unwrap(),
             b"event json HEARTBEAT CUSTOM sofia::register\n\n"
         );
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        let auth = Command::Auth {
+            password: "s3cret".into(),
+        };
+        assert!(!format!("{auth:?}").contains("s3cret"));
     }
 
     #[test]

@@ -169,6 +169,9 @@ async fn handshake(
         (Some("text/rude-rejection"), _) => {
             Err(EslError::Rejected(reply.body_text().trim().to_string()))
         }
+        (Some("text/disconnect-notice"), _) => Err(EslError::ConnectionLost(
+            reply.body_text().trim().to_string(),
+        )),
         (other, _) => Err(EslError::Protocol(format!(
             "expected the auth reply, got {other:?}"
         ))),
@@ -243,8 +246,9 @@ impl ConnTask {
                     None => std::future::pending().await,
                 }
             };
+            // No `biased;`: under an event flood the read branch is always ready, and a fixed
+            // order would starve command writes; tokio's random order gives each branch turns.
             tokio::select! {
-                biased;
                 read = self.reader.read_buf(&mut self.rbuf) => match read {
                     Ok(0) if self.exit_requested => return EslError::Closed,
                     Ok(0) => return EslError::ConnectionLost("closed by FreeSWITCH".into()),

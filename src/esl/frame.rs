@@ -227,6 +227,18 @@ mod tests {
     }
 
     #[test]
+    fn outer_header_names_match_in_any_case() {
+        let frames = decode_all(
+            b"content-length: 24\nCONTENT-TYPE: text/event-plain\n\nevent-name: HEARTBEAT\n\n\n\n",
+        );
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].content_type(), Some("text/event-plain"));
+        let body = frames[0].body.as_deref().unwrap();
+        let ev = crate::esl::Event::parse_plain(body).unwrap();
+        assert_eq!(ev.name(), "HEARTBEAT");
+    }
+
+    #[test]
     fn bad_content_length_is_a_protocol_error() {
         for cl in ["-1", "12abc", "", "99999999999999999999999", "67108865"] {
             let wire = format!("Content-Type: api/response\nContent-Length: {cl}\n\n");

@@ -101,9 +101,18 @@ impl EslHandle {
 
     /// Runs a blocking API command (`api <command>`) and returns the `api/response` body.
     /// A body starting with `-ERR` or `-USAGE` becomes [`EslError::CommandFailed`].
-    /// Never use this for `originate`: it holds the socket's reply queue for the whole call
-    /// setup; use [`EslHandle::bgapi`].
+    /// `originate` is refused with [`EslError::InvalidArgument`]: FreeSWITCH answers `api` in
+    /// order, so one `api originate` would hold every other reply on the connection for the
+    /// whole call setup (up to the originate timeout); use [`EslHandle::bgapi`].
     pub async fn api(&self, command: &str) -> Result<String, EslError> {
+        let verb = command.split_whitespace().next().unwrap_or_default();
+        if verb.eq_ignore_ascii_case("originate") {
+            return Err(EslError::InvalidArgument(
+                "originate must go through bgapi: api blocks every reply on this connection \
+                 until the call is answered or times out"
+                    .into(),
+            ));
+        }
         let reply = self
             .send(Command::Api {
                 command: command.to_string(),

@@ -69,6 +69,8 @@ pub struct NodeStatus {
 pub struct SupervisorOptions {
     pub event_format: EventFormat,
     pub events: Vec<String>,
+    /// `filter <header> <value>` pairs applied on every connection, after subscribing.
+    pub filters: Vec<(String, String)>,
     pub connect_timeout: Duration,
     /// Drop a connection silent for this long (3 missed 20 s heartbeats by default).
     pub idle_timeout: Option<Duration>,
@@ -86,6 +88,7 @@ impl Default for SupervisorOptions {
         Self {
             event_format: EventFormat::Plain,
             events: SUBSCRIBED_EVENTS.iter().map(|s| s.to_string()).collect(),
+            filters: Vec::new(),
             connect_timeout: Duration::from_secs(5),
             idle_timeout: Some(Duration::from_secs(65)),
             backoff_initial: Duration::from_millis(500),
@@ -100,8 +103,9 @@ impl Default for SupervisorOptions {
 pub struct Supervisor;
 
 impl Supervisor {
-    /// Connects to every node with production defaults. The tasks stop when `shutdown` turns
-    /// true (or its sender is dropped), after sending `exit` to each connected node.
+    /// Connects to every node (`host:port`) with production defaults. The tasks stop when
+    /// `shutdown` turns true (or its sender is dropped), after sending `exit` to each connected
+    /// node. Must be called inside a tokio runtime.
     pub fn start(
         nodes: Vec<String>,
         password: String,
@@ -110,12 +114,16 @@ impl Supervisor {
         Self::start_with(nodes, password, SupervisorOptions::default(), shutdown)
     }
 
+    /// Like [`Supervisor::start`] with explicit options. Duplicate node names are connected once.
+    /// Must be called inside a tokio runtime.
     pub fn start_with(
-        nodes: Vec<String>,
+        mut nodes: Vec<String>,
         password: String,
         options: SupervisorOptions,
         shutdown: watch::Receiver<bool>,
     ) -> SupervisorHandle {
+        let mut seen = std::collections::HashSet::new();
+        nodes.retain(|n| seen.insert(n.clone()));
         let initial = nodes
             .iter()
             .map(|node| NodeStatus {
@@ -345,13 +353,16 @@ async fn sleep_or_shutdown(backoff: &mut Backoff, shutdown: &mut watch::Receiver
     }
 }
 
-/// Subscribes, then asks the hostname. The hostname is informational, so its failure is not.
+/// Subscribes and filters, then asks the hostname. The hostname is informational, so its failure is not.
 async fn setup(
     handle: &EslHandle,
     options: &SupervisorOptions,
 ) -> Result<Option<String>, EslError> {
     let names: Vec<&str> = options.events.iter().map(String::as_str).collect();
     handle.subscribe(options.event_format, &names).await?;
+    for (header, value) in &options.filters {
+        handle.filter(header, value).await?;
+    }
     // mod_commands' `hostname` returns the same name FreeSWITCH stamps on events as
     // FreeSWITCH-Hostname.
     match handle.api("hostname").await {

@@ -244,6 +244,20 @@ async fn writer_refuses_crlf_before_anything_reaches_the_socket() {
 }
 
 #[tokio::test]
+async fn api_originate_is_refused_in_favour_of_bgapi() {
+    let switch = FakeSwitch::start(PW, "fs").await;
+    let (esl, _conn, _events) = open(&switch).await;
+    let err = esl.api("originate user/1000 &park()").await.unwrap_err();
+    assert!(
+        matches!(&err, EslError::InvalidArgument(m) if m.contains("bgapi")),
+        "{err}"
+    );
+    let err = esl.api("  ORIGINATE user/1000 &park()").await.unwrap_err();
+    assert!(matches!(err, EslError::InvalidArgument(_)), "{err}");
+    assert!(switch.commands()[0].is_empty(), "nothing sent");
+}
+
+#[tokio::test]
 async fn a_caller_giving_up_does_not_shift_later_replies() {
     let switch = FakeSwitch::start(PW, "fs").await;
     let (esl, _conn, _events) = open(&switch).await;

@@ -80,6 +80,33 @@ async fn connects_subscribes_and_reports_connected_with_hostname() {
 }
 
 #[tokio::test]
+async fn configured_filters_are_applied_on_every_connection_and_duplicates_ignored() {
+    let switch = FakeSwitch::start(PW, "fs").await;
+    let options = SupervisorOptions {
+        event_format: callplane::esl::EventFormat::Json,
+        events: vec!["HEARTBEAT".into()],
+        filters: vec![("Event-Name".into(), "HEARTBEAT".into())],
+        ..fast()
+    };
+    let (sup, _stop) = start(&[&switch.addr, &switch.addr], options);
+    connected(&sup, &switch.addr).await;
+    assert_eq!(sup.statuses().len(), 1);
+    switch.drop_connections();
+    switch.wait_subscribed(2).await;
+    connected(&sup, &switch.addr).await;
+    for commands in switch.commands() {
+        assert_eq!(
+            commands,
+            [
+                "event json HEARTBEAT",
+                "filter Event-Name HEARTBEAT",
+                "api hostname"
+            ]
+        );
+    }
+}
+
+#[tokio::test]
 async fn wrong_password_reports_auth_failed() {
     let switch = FakeSwitch::start("not-ClueCon", "fs").await;
     let (sup, _stop) = start(&[&switch.addr], fast());
