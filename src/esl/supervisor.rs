@@ -72,7 +72,8 @@ pub struct SupervisorOptions {
     /// `filter <header> <value>` pairs applied on every connection, after subscribing.
     pub filters: Vec<(String, String)>,
     pub connect_timeout: Duration,
-    /// Drop a connection silent for this long (3 missed 20 s heartbeats by default).
+    /// Drop a connection silent for this long (3 missed 20 s heartbeats by default). Relies on
+    /// `HEARTBEAT` being in `events`; set `None` when it is not.
     pub idle_timeout: Option<Duration>,
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
@@ -259,8 +260,13 @@ async fn run_node(
 ) {
     let mut backoff = Backoff::new(options.backoff_initial, options.backoff_max);
     let mut last_error: Option<String> = None;
+    let mut last_state = NodeState::Connecting;
     loop {
-        shared.set(&node, NodeState::Connecting, last_error.clone(), None);
+        // `auth_failed` stays visible while we retry: it needs an operator, and flickering to
+        // `connecting` every backoff period would hide it from /readyz.
+        if last_state != NodeState::AuthFailed {
+            shared.set(&node, NodeState::Connecting, last_error.clone(), None);
+        }
         let mut connect_options = ConnectOptions::new(node.as_str(), shared.events.clone());
         connect_options.connect_timeout = options.connect_timeout;
         connect_options.idle_timeout = options.idle_timeout;
@@ -270,9 +276,10 @@ async fn run_node(
         };
         let (state, error) = match attempt {
             Ok((handle, conn)) => {
-                match session(&node, handle, conn, &options, &shared, &mut shutdown).await {
-                    SessionEnd::Shutdown => return,
-                    SessionEnd::Lost { reason, lived } => {
+                match serve_connection(&node, handle, conn, &options, &shared, &mut shutdown).await
+                {
+                    ConnectionEnd::Shutdown => return,
+                    ConnectionEnd::Lost { reason, lived } => {
                         if lived >= options.stable_after {
                             backoff.reset();
                         }
@@ -284,6 +291,7 @@ async fn run_node(
             Err(e) => (NodeState::Down, e.to_string()),
         };
         last_error = Some(error);
+        last_state = state;
         shared.set(&node, state, last_error.clone(), None);
         if sleep_or_shutdown(&mut backoff, &mut shutdown).await {
             break;
@@ -292,20 +300,20 @@ async fn run_node(
     shared.set(&node, NodeState::Down, Some("shut down".into()), None);
 }
 
-enum SessionEnd {
+enum ConnectionEnd {
     Shutdown,
     Lost { reason: String, lived: Duration },
 }
 
-/// Runs one connected session: subscribe, publish the handle, wait for the end.
-async fn session(
+/// Runs one live connection: subscribe, publish the handle, wait for the end.
+async fn serve_connection(
     node: &str,
     handle: EslHandle,
     mut conn: Connection,
     options: &SupervisorOptions,
     shared: &Shared,
     shutdown: &mut watch::Receiver<bool>,
-) -> SessionEnd {
+) -> ConnectionEnd {
     let started = Instant::now();
     let hostname =
         match tokio::time::timeout(options.connect_timeout, setup(&handle, options)).await {
@@ -316,7 +324,7 @@ async fn session(
                     Ok(Err(e)) => format!("event subscription failed: {e}"),
                     _ => "no reply to the event subscription".to_string(),
                 };
-                return SessionEnd::Lost {
+                return ConnectionEnd::Lost {
                     reason,
                     lived: started.elapsed(),
                 };
@@ -334,11 +342,11 @@ async fn session(
             let _ = tokio::time::timeout(Duration::from_secs(2), handle.exit()).await;
             conn.abort();
             shared.set(node, NodeState::Down, Some("shut down".into()), None);
-            return SessionEnd::Shutdown;
+            return ConnectionEnd::Shutdown;
         }
     };
     lock(&shared.handles).remove(node);
-    SessionEnd::Lost {
+    ConnectionEnd::Lost {
         reason: reason.to_string(),
         lived: started.elapsed(),
     }

@@ -40,6 +40,8 @@ pub struct Shared {
     /// Send BACKGROUND_JOB before the bgapi reply (FreeSWITCH does not, we must not care).
     pub job_event_first: AtomicBool,
     pub authed: AtomicUsize,
+    /// Every `auth` received, right or wrong.
+    pub attempts: AtomicUsize,
     conns: Mutex<Vec<Conn>>,
     /// Command lines received, one list per authenticated connection.
     pub commands: Mutex<Vec<Vec<String>>>,
@@ -62,6 +64,7 @@ impl FakeSwitch {
             rude: AtomicBool::new(false),
             job_event_first: AtomicBool::new(false),
             authed: AtomicUsize::new(0),
+            attempts: AtomicUsize::new(0),
             conns: Mutex::new(Vec::new()),
             commands: Mutex::new(Vec::new()),
         });
@@ -256,6 +259,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
             return;
         }
         if let Some((cmd, _)) = take_command(&mut buf) {
+            shared.attempts.fetch_add(1, Ordering::SeqCst);
             if cmd == format!("auth {pw}") {
                 let _ = wr.write_all(&reply("+OK accepted")).await;
                 break;
