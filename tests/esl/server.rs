@@ -132,10 +132,6 @@ impl FakeSwitch {
         self.shared.commands.lock().unwrap().clone()
     }
 
-    pub fn authed(&self) -> usize {
-        self.shared.authed.load(Ordering::SeqCst)
-    }
-
     /// Waits (up to 5 s) until `n` connections have authenticated and subscribed in total.
     pub async fn wait_subscribed(&self, n: usize) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);

@@ -1,6 +1,7 @@
 //! The node supervisor over real TCP: states, re-subscription after a restart, several nodes,
 //! a consumer that does not keep up, and shutdown.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use callplane::esl::{
@@ -117,6 +118,13 @@ async fn wrong_password_reports_auth_failed() {
         "auth_failed"
     );
     assert!(sup.node(&switch.addr).is_none());
+    // It keeps retrying (the password may be fixed on the switch) without hiding the state.
+    let attempts = switch.shared.attempts.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(switch.shared.attempts.load(Ordering::SeqCst) > attempts);
+    assert_eq!(sup.statuses()[0].state, NodeState::AuthFailed);
+    *switch.shared.password.lock().unwrap() = PW.to_string();
+    connected(&sup, &switch.addr).await;
 }
 
 #[tokio::test]
