@@ -5,6 +5,7 @@
 //! - `config`: typed configuration (defaults, TOML file, environment), secrets redacted.
 //! - `http`: the HTTP surfaces (`/v1` business API, operational endpoints).
 //! - `store`: all SQL, migrations, database creation.
+//! - `esl`: Event Socket client: wire format, connection task + handle, node supervisor.
 //! - `domain`: pure types and validation rules (extensions, gateways, provinces).
 //! - `fsxml`: FreeSWITCH XML documents and all their escaping.
 //! - `metrics`: Prometheus registry.
@@ -13,6 +14,7 @@
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod esl;
 pub mod fsstatus;
 pub mod fsxml;
 pub mod http;
