@@ -48,12 +48,12 @@ impl Default for SimConfig {
                 ProfileConfig {
                     name: "internal".into(),
                     url: None,
-                    tls_url: None,
+                    tls: false,
                 },
                 ProfileConfig {
                     name: "external".into(),
                     url: None,
-                    tls_url: None,
+                    tls: false,
                 },
             ],
             aliases: Vec::new(),
@@ -89,8 +89,9 @@ pub struct ProfileConfig {
     pub name: String,
     /// `sip:mod_sofia@IP:PORT`; defaults to the box IPv4 and 5060 (internal) or 5080.
     pub url: Option<String>,
-    /// When set, the profile also lists a `(TLS)` row with this URL.
-    pub tls_url: Option<String>,
+    /// A TLS-only profile: its row's state reads `RUNNING (n) (TLS)`.
+    #[serde(default)]
+    pub tls: bool,
 }
 
 /// An alias row of `sofia status`.

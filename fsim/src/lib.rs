@@ -28,7 +28,8 @@ pub mod text;
 pub mod wire;
 
 pub use config::{
-    CdrConfig, GatewayConfig, OutcomeRule, ProfileConfig, RegistrationConfig, SimConfig,
+    AliasConfig, CdrConfig, GatewayConfig, OutcomeRule, ProfileConfig, RegistrationConfig,
+    SimConfig,
 };
 pub use event::Event;
 pub use sim::Sim;

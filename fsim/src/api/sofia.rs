@@ -57,19 +57,15 @@ fn status(shared: &Shared, argv: &[&str]) -> String {
         "Name", "   Type", "Data", "State"
     );
     for (p, n) in profiles.iter().zip(inuse) {
+        // mod_sofia prints a TLS-only profile once, with its TLS URL and a (TLS) marker.
+        let tls = if p.tls { " (TLS)" } else { "" };
         out.push_str(&format!(
-            "{:>25}\t{}\t  {:>40}\t{} ({n})\n",
+            "{:>25}\t{}\t  {:>40}\t{} ({n}){tls}\n",
             p.name,
             "profile",
             profile_url(&w, &p.name, &p.url),
             "RUNNING"
         ));
-        if let Some(tls) = &p.tls_url {
-            out.push_str(&format!(
-                "{:>25}\t{}\t  {:>40}\t{} ({n}) (TLS)\n",
-                p.name, "profile", tls, "RUNNING"
-            ));
-        }
         for g in w.gateways.iter().filter(|g| g.cfg.profile == p.name) {
             let key = format!("{}::{}", p.name, g.cfg.name);
             out.push_str(&format!(

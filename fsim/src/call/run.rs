@@ -30,10 +30,15 @@ async fn run_call(shared: Arc<Shared>, o: Originate, reply: oneshot::Sender<Stri
         kill_tx,
         kill_rx,
     };
+    // `{}` variables sit on every leg; `<>` ones on the dial string itself.
+    let first_leg: &[(String, String)] = o
+        .dial
+        .groups
+        .first()
+        .and_then(|g| g.first())
+        .map_or(&[], |l| &l.vars);
     let global = |k: &str| {
-        o.dial
-            .vars
-            .iter()
+        (o.dial.vars.iter().chain(first_leg))
             .rev()
             .find(|(n, _)| n == k)
             .map(|(_, v)| v.clone())
