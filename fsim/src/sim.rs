@@ -239,7 +239,7 @@ impl Sim {
 
 impl Drop for Sim {
     fn drop(&mut self) {
-        let _ = self.stop.send(true);
+        self.stop();
     }
 }
 

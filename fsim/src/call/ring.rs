@@ -193,7 +193,8 @@ pub async fn ring_group(
     for (leg, plan) in legs.iter_mut().zip(&plans) {
         if plan.at_ms > ring_at || plan.cause.is_none() {
             leg.progress_us = now_micros();
-            leg.call_state = "RINGING";
+            // Channel events carry the call state from before the change they announce:
+            // the captures show CHANNEL_PROGRESS with DOWN and CHANNEL_ANSWER with RINGING.
             ctx.fire(
                 leg,
                 "CHANNEL_PROGRESS",
@@ -201,6 +202,7 @@ pub async fn ring_group(
                 "switch_channel_perform_mark_ring_ready_value",
                 3172,
             );
+            leg.call_state = "RINGING";
         }
     }
     let winner = (0..legs.len())
@@ -238,7 +240,6 @@ pub async fn ring_group(
                 let mut leg = legs[i].clone();
                 leg.answered_us = now_micros();
                 leg.progress_media_us = leg.progress_media_us.max(leg.answered_us);
-                leg.call_state = "ACTIVE";
                 leg.answer_state = "answered";
                 ctx.fire(
                     &leg,
@@ -247,6 +248,8 @@ pub async fn ring_group(
                     "switch_channel_perform_mark_answered",
                     3539,
                 );
+                leg.call_state = "ACTIVE";
+                ctx.shared.upsert_channel(&leg, None);
                 for (j, other) in legs.iter_mut().enumerate() {
                     if j != i && !done[j] {
                         finish(ctx, other, "LOSE_RACE").await;
@@ -292,7 +295,6 @@ async fn cancel_all(ctx: &mut CallCtx, legs: &mut [Leg], kill: (String, String))
 pub async fn finish(ctx: &CallCtx, leg: &mut Leg, cause: &str) {
     leg.hangup_cause = Some(cause.to_string());
     leg.hangup_us = now_micros();
-    leg.call_state = "HANGUP";
     leg.answer_state = "hangup";
     ctx.fire(
         leg,
@@ -301,6 +303,7 @@ pub async fn finish(ctx: &CallCtx, leg: &mut Leg, cause: &str) {
         "switch_channel_perform_hangup",
         3130,
     );
+    leg.call_state = "HANGUP";
     leg.state = "CS_REPORTING";
     leg.set_hangup_vars();
     if let Some(other) = leg.other.as_ref().map(|o| o.uuid.clone()) {

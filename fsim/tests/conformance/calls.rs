@@ -82,7 +82,9 @@ async fn answered_originate_emits_the_lifecycle_under_origination_uuid() {
         .find(|e| e.name() == "CHANNEL_ANSWER")
         .unwrap();
     assert_eq!(answer.get("Answer-State"), Some("answered"));
-    assert_eq!(answer.get("Channel-Call-State"), Some("ACTIVE"));
+    // As in the NEventSocket capture: the event shows the call state before the answer.
+    assert_eq!(answer.get("Channel-Call-State"), Some("RINGING"));
+    assert_eq!(answer.get("Channel-State"), Some("CS_CONSUME_MEDIA"));
     assert_eq!(answer.get("Caller-Destination-Number"), Some("13800000001"));
     assert_eq!(answer.get("variable_crm_call_id"), Some("abc-1"));
     assert_eq!(answer.get("variable_sip_gateway_name"), Some("gw1"));

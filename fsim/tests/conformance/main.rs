@@ -3,6 +3,7 @@
 
 mod calls;
 mod client;
+mod load;
 mod posts;
 mod protocol;
 mod status;

@@ -134,3 +134,51 @@ async fn recording_is_uploaded_via_curl_sendfile() {
     let body = String::from_utf8_lossy(&req.body).to_string();
     assert!(body.contains("name=\"files\"; filename=\"a.wav\""));
 }
+
+#[tokio::test]
+async fn failed_calls_post_a_cdr_and_b_legs_only_with_log_b_leg() {
+    let (url, mut rx) = http_server(vec![]).await;
+    let sim = start_sim(cfg(CdrConfig {
+        url: Some(url),
+        log_b_leg: true,
+        ..CdrConfig::default()
+    }))
+    .await;
+    sim.script(OutcomeRule {
+        number: Some("486".into()),
+        outcome: "busy".into(),
+        ring_ms: 5,
+        ..OutcomeRule::default()
+    });
+    let mut c = Client::authed(&sim).await;
+    assert_eq!(
+        c.api("originate sofia/gateway/gw1/486 &park()").await,
+        "-ERR USER_BUSY\n"
+    );
+    let busy = String::from_utf8(next_request(&mut rx).await.body).unwrap();
+    assert!(url_decode(&busy).contains("<hangup_cause>USER_BUSY</hangup_cause>"));
+    sim.register_extension("1001");
+    let a = "12121212-0000-0000-0000-000000000001";
+    c.api(&format!(
+        "originate {{origination_uuid={a}}}user/1001 &bridge(sofia/gateway/gw1/600)"
+    ))
+    .await;
+    let mut lines = vec![
+        next_request(&mut rx).await.line,
+        next_request(&mut rx).await.line,
+    ];
+    lines.sort();
+    // The B-leg is posted without the a_ prefix, the A-leg with it.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("POST /?uuid=a_{a} "))),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("POST /?uuid=") && !l.contains("uuid=a_")),
+        "{lines:?}"
+    );
+}
