@@ -217,7 +217,7 @@ mod tests {
 
     #[test]
     fn system_curl_hook_yields_url_and_field() {
-        let u = parse_system_curl(r#"system curl -s -F "files=@/tmp/rec/abc.wav" -F call_id=abc http://127.0.0.1:9/upload?x=1"#).unwrap();
+        let u = parse_system_curl(r#"system curl -s -F "files=@/var/spool/rec/abc.wav" -F call_id=abc http://127.0.0.1:9/upload?x=1"#).unwrap();
         assert_eq!(u.url, "http://127.0.0.1:9/upload?x=1");
         assert_eq!(u.field, "files");
         assert_eq!(u.filename, "abc.wav");

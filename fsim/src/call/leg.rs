@@ -64,6 +64,10 @@ pub struct Leg {
     pub app_log: Vec<(String, String, u64)>,
     /// True for legs created by a bridge (B-legs).
     pub is_b_leg: bool,
+    /// Channel-Call-UUID: the A-leg's uuid on a B-leg; empty means this leg's own uuid.
+    pub call_uuid: String,
+    /// Channel-Presence-ID, e.g. `1001@10.0.0.5`.
+    pub presence_id: Option<String>,
 }
 
 /// Numeric value of a channel state (switch_types.h `switch_channel_state_t`).
@@ -198,7 +202,15 @@ impl Leg {
         ev.push("Call-Direction", self.direction.clone());
         ev.push("Presence-Call-Direction", self.direction.clone());
         ev.push("Channel-HIT-Dialplan", "false");
-        ev.push("Channel-Call-UUID", self.uuid.clone());
+        if let Some(p) = &self.presence_id {
+            ev.push("Channel-Presence-ID", p.clone());
+        }
+        let call_uuid = if self.call_uuid.is_empty() {
+            &self.uuid
+        } else {
+            &self.call_uuid
+        };
+        ev.push("Channel-Call-UUID", call_uuid.clone());
         ev.push("Answer-State", self.answer_state);
         if let Some(cause) = &self.hangup_cause {
             ev.push("Hangup-Cause", cause.clone());

@@ -57,6 +57,7 @@ pub fn resolve(shared: &Shared, spec: &LegSpec, cid: (&str, &str)) -> Result<Leg
     };
     let uuid = var("origination_uuid").unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let mut gateway = None;
+    let mut presence = None;
     let (name, dest) = if let Some(rest) = ep.strip_prefix("sofia/gateway/") {
         let (gw, num) = rest.split_once('/').ok_or("INVALID_URL")?;
         let w = shared.world();
@@ -76,6 +77,7 @@ pub fn resolve(shared: &Shared, spec: &LegSpec, cid: (&str, &str)) -> Result<Leg
         }
         gateway = Some(gw.to_string());
         let num = num.split('@').next().unwrap_or(num).to_string();
+        presence = Some(format!("{num}@{}", g.cfg.realm));
         (format!("sofia/{}/{num}", g.cfg.profile), num)
     } else if let Some(rest) = ep.strip_prefix("user/") {
         let user = rest.split('@').next().unwrap_or(rest);
@@ -86,7 +88,7 @@ pub fn resolve(shared: &Shared, spec: &LegSpec, cid: (&str, &str)) -> Result<Leg
             .find(|r| r.cfg.user == user)
             .ok_or("USER_NOT_REGISTERED")?;
         let realm = r.cfg.realm.clone().unwrap_or_else(|| w.cfg.ipv4.clone());
-        let _ = realm;
+        presence = Some(format!("{user}@{realm}"));
         (
             format!(
                 "sofia/{}/{user}@{}:{}",
@@ -109,6 +111,7 @@ pub fn resolve(shared: &Shared, spec: &LegSpec, cid: (&str, &str)) -> Result<Leg
         )
     };
     let mut leg = Leg::outbound(uuid.clone(), name.clone(), ep.to_string(), dest.clone());
+    leg.presence_id = presence;
     leg.gateway = gateway.clone();
     leg.cid_name = var("origination_caller_id_name").unwrap_or_else(|| cid.0.to_string());
     leg.cid_num = var("origination_caller_id_number").unwrap_or_else(|| cid.1.to_string());

@@ -180,7 +180,14 @@ async fn bridge(ctx: &mut CallCtx, a: &mut Leg, arg: &str) {
             spec.vars.splice(0..0, dial.vars.iter().cloned());
             match resolve(&ctx.shared, &spec, (&a.cid_name, &a.cid_num)) {
                 Ok(mut leg) => {
+                    // A B-leg knows its originator from creation on, as in the captures.
                     leg.is_b_leg = true;
+                    leg.call_uuid = a.uuid.clone();
+                    leg.other_type = "originator";
+                    leg.other = Some(Box::new(Leg {
+                        other: None,
+                        ..a.clone()
+                    }));
                     legs.push(leg);
                 }
                 Err(c) => cause = c,

@@ -325,3 +325,28 @@ async fn simultaneous_legs_first_answer_wins_and_others_lose_the_race() {
         ("CHANNEL_HANGUP_COMPLETE", Some("LOSE_RACE"))
     );
 }
+
+#[tokio::test]
+async fn b_leg_events_name_their_originator_from_creation() {
+    let sim = start_sim(cfg()).await;
+    sim.register_extension("1001");
+    let mut c = Client::authed(&sim).await;
+    c.cmd("event plain CHANNEL_CREATE").await;
+    let a = "abababab-0000-0000-0000-000000000001";
+    c.cmd(&format!(
+        "bgapi originate {{origination_uuid={a}}}user/1001 &bridge(sofia/gateway/gw1/777)"
+    ))
+    .await;
+    let a_create = c.event_named("CHANNEL_CREATE").await;
+    assert_eq!(a_create.get("Unique-ID"), Some(a));
+    assert_eq!(a_create.get("Other-Type"), None);
+    let b_create = c.event_named("CHANNEL_CREATE").await;
+    // As the NEventSocket capture's outbound CHANNEL_CREATE shows.
+    assert_eq!(b_create.get("Other-Type"), Some("originator"));
+    assert_eq!(b_create.get("Other-Leg-Unique-ID"), Some(a));
+    assert_eq!(b_create.get("Channel-Call-UUID"), Some(a));
+    assert_eq!(
+        b_create.get("Channel-Presence-ID"),
+        Some("777@sip.example.com")
+    );
+}

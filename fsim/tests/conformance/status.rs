@@ -314,3 +314,42 @@ outcome = "busy"
         .await;
     assert_eq!(r, "-ERR USER_BUSY\n");
 }
+
+#[tokio::test]
+async fn sofia_status_profile_uses_the_captured_keys_and_value_column() {
+    // altanai's capture is a modern profile dump (IPs masked, alignment re-spaced by the
+    // author); the pbxmate one keeps FreeSWITCH's tab alignment (values at column 24).
+    let modern = fixture!("api/altanai_sofia_status_profile_internal_masked_ips.txt");
+    let aligned = fixture!("api/fsdocs_pbxmate_sofia_status_profile_pbxmate.txt");
+    let key = |l: &str| l.split("  ").next().unwrap().trim().to_string();
+    let modern_keys: Vec<String> = modern.lines().skip(1).map(key).collect();
+    let sim = start_sim(SimConfig::default()).await;
+    sim.register_extension("1001");
+    let mut c = Client::authed(&sim).await;
+    let out = c.api("sofia status profile internal").await;
+    let ours: Vec<&str> = out.lines().collect();
+    assert_eq!(ours[0], "=".repeat(97));
+    let our_keys: Vec<String> = ours[1..]
+        .iter()
+        .map(|l| l.split('\t').next().unwrap().trim().to_string())
+        .collect();
+    // We print no external or WebSocket addresses; every other captured key, in order.
+    let expected: Vec<String> = modern_keys
+        .into_iter()
+        .filter(|k| {
+            !matches!(
+                k.as_str(),
+                "Ext-RTP-IP" | "Ext-SIP-IP" | "WS-BIND-URL" | "WSS-BIND-URL"
+            )
+        })
+        .collect();
+    assert_eq!(our_keys, expected);
+    assert!(out.ends_with("REGISTRATIONS    \t1\n"));
+    let name_line = expand_tabs(ours[1]);
+    let their_name = aligned.lines().find(|l| l.starts_with("Name ")).unwrap();
+    assert_eq!(name_line.find("internal"), their_name.find("pbxmate"));
+    assert_eq!(
+        c.api("sofia status profile nope").await,
+        "Invalid Profile!\n"
+    );
+}
