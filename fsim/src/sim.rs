@@ -43,6 +43,30 @@ impl Sim {
         Ok(Sim { shared, addr, stop })
     }
 
+    /// Starts on `127.0.0.1:0`, the usual choice in tests.
+    pub async fn start_local(cfg: SimConfig) -> std::io::Result<Sim> {
+        Sim::start(cfg, "127.0.0.1:0").await
+    }
+
+    /// Waits up to `timeout` for a received command line starting with `prefix`; returns it.
+    pub async fn wait_for_command(&self, prefix: &str, timeout: Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(c) = self
+                .shared
+                .commands()
+                .into_iter()
+                .find(|c| c.starts_with(prefix))
+            {
+                return Some(c);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// The bound address (the real port when started on port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr

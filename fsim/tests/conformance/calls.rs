@@ -350,3 +350,47 @@ async fn b_leg_events_name_their_originator_from_creation() {
         Some("777@sip.example.com")
     );
 }
+
+/// Object keys of a JSON text in document order (serde_json's map would sort them).
+fn keys_in_order(json: &str) -> Vec<String> {
+    let (mut keys, mut cur, mut in_str, mut esc) = (Vec::new(), String::new(), false, false);
+    let mut last: Option<String> = None;
+    for ch in json.chars() {
+        if in_str {
+            match (esc, ch) {
+                (true, _) => esc = false,
+                (false, '\\') => esc = true,
+                (false, '"') => {
+                    in_str = false;
+                    last = Some(std::mem::take(&mut cur));
+                    continue;
+                }
+                _ => {}
+            }
+            cur.push(ch);
+        } else if ch == '"' {
+            in_str = true;
+        } else if ch == ':' {
+            keys.extend(last.take());
+        } else if !ch.is_whitespace() {
+            last = None;
+        }
+    }
+    keys
+}
+
+#[tokio::test]
+async fn show_channels_as_json_rows_use_the_captured_keys_in_order() {
+    // Pretty-printed by jq in the docs; jq keeps FreeSWITCH's key order.
+    let capture = fixture!("api/fsdocs_fs_cli_show_channels_as_json_via_jq.json");
+    let sim = start_sim(cfg()).await;
+    sim.script(rule("3000", "answer", 10, 0));
+    let mut c = Client::authed(&sim).await;
+    c.api("originate sofia/gateway/gw1/3000 &park()").await;
+    let out = c.api("show channels as json").await;
+    assert!(
+        !out.contains('\n') && !out.contains(": "),
+        "FreeSWITCH sends compact JSON"
+    );
+    assert_eq!(keys_in_order(&out), keys_in_order(&capture));
+}

@@ -160,6 +160,18 @@ async fn gateway_state_changes_show_in_status_and_xmlstatus() {
     assert!(xml.contains("    <name>example.com</name>\n"));
     assert!(xml.contains("    <state>FAIL_WAIT</state>\n"));
     assert!(xml.ends_with("</gateways>\n"));
+    let summary = c.api("sofia status gateway").await;
+    let lines: Vec<&str> = summary.lines().collect();
+    // "%25s\t%32s\t%s\t%9s\t%s\t%s" in mod_sofia.c's gateway summary.
+    let header = format!(
+        "    Profile::Gateway-Name\t{}    Data    \tState\tPing Time\tIB Calls(F/T)\tOB Calls(F/T)",
+        " ".repeat(20)
+    );
+    assert_eq!(lines[0], header);
+    assert_eq!(
+        lines.last(),
+        Some(&"2 gateways: Inbound(Failed/Total): 0/0,Outbound(Failed/Total):0/0")
+    );
     let one = c.api("sofia xmlstatus gateway signalwire").await;
     assert!(one.contains("<state>REGED</state>") && !one.contains("<gateways>"));
 }
