@@ -260,7 +260,9 @@ impl Leg {
             "proto_specific_hangup_cause",
             format!("sip:{}", sip_status(&cause)),
         );
-        for (label, t) in [
+        // Names and order as in the cgrates CHANNEL_HANGUP_COMPLETE captures
+        // (switch_channel_set_timestamps): stamps only for moments that happened, epochs always.
+        let times = [
             ("start", self.created_us),
             ("profile_start", self.created_us),
             ("answer", answered),
@@ -268,11 +270,31 @@ impl Leg {
             ("progress", self.progress_us),
             ("progress_media", self.progress_media_us),
             ("end", end),
+        ];
+        for (label, t) in times {
+            if t > 0 {
+                self.set_var(&format!("{label}_stamp"), local_stamp(t));
+            }
+        }
+        let epochs = [
+            ("start", self.created_us),
+            ("profile_start", self.created_us),
+            ("answer", answered),
+            ("bridge", self.bridged_us),
+            ("last_hold", 0),
+        ];
+        for (label, t) in epochs {
+            self.set_var(&format!("{label}_epoch"), (t / 1_000_000).to_string());
+            self.set_var(&format!("{label}_uepoch"), t.to_string());
+        }
+        self.set_var("hold_accum_seconds", "0");
+        self.set_var("hold_accum_usec", "0");
+        for (label, t) in [
+            ("resurrect", 0),
+            ("progress", self.progress_us),
+            ("progress_media", self.progress_media_us),
+            ("end", end),
         ] {
-            self.set_var(
-                &format!("{label}_stamp"),
-                if t > 0 { local_stamp(t) } else { String::new() },
-            );
             self.set_var(&format!("{label}_epoch"), (t / 1_000_000).to_string());
             self.set_var(&format!("{label}_uepoch"), t.to_string());
         }
@@ -281,24 +303,33 @@ impl Leg {
         } else {
             0
         };
-        self.set_var("duration", (total_us / 1_000_000).to_string());
-        self.set_var("billsec", (billed_us / 1_000_000).to_string());
-        self.set_var("progresssec", (progress_us / 1_000_000).to_string());
-        self.set_var("answersec", (wait_us / 1_000_000).to_string());
-        self.set_var("waitsec", (wait_us / 1_000_000).to_string());
-        self.set_var("flow_billsec", (total_us / 1_000_000).to_string());
-        self.set_var("mduration", (total_us / 1000).to_string());
-        self.set_var("billmsec", (billed_us / 1000).to_string());
-        self.set_var("progressmsec", (progress_us / 1000).to_string());
-        self.set_var("answermsec", (wait_us / 1000).to_string());
-        self.set_var("waitmsec", (wait_us / 1000).to_string());
-        self.set_var("flow_billmsec", (total_us / 1000).to_string());
-        self.set_var("uduration", total_us.to_string());
-        self.set_var("billusec", billed_us.to_string());
-        self.set_var("progressusec", progress_us.to_string());
-        self.set_var("answerusec", wait_us.to_string());
-        self.set_var("waitusec", wait_us.to_string());
-        self.set_var("flow_billusec", total_us.to_string());
+        let media_us = if self.progress_media_us > 0 {
+            self.progress_media_us - self.created_us
+        } else {
+            0
+        };
+        let spans = [
+            ("duration", "billsec", "sec", total_us, billed_us),
+            ("mduration", "billmsec", "msec", total_us, billed_us),
+            ("uduration", "billusec", "usec", total_us, billed_us),
+        ];
+        for (dur, bill, unit, total, billed) in spans {
+            let div = match unit {
+                "sec" => 1_000_000,
+                "msec" => 1000,
+                _ => 1,
+            };
+            self.set_var(dur, (total / div).to_string());
+            self.set_var(bill, (billed / div).to_string());
+            self.set_var(&format!("progress{unit}"), (progress_us / div).to_string());
+            self.set_var(&format!("answer{unit}"), (wait_us / div).to_string());
+            self.set_var(&format!("wait{unit}"), (wait_us / div).to_string());
+            self.set_var(
+                &format!("progress_media{unit}"),
+                (media_us / div).to_string(),
+            );
+            self.set_var(&format!("flow_bill{unit}"), (total / div).to_string());
+        }
         if let Some((app, arg, _)) = self.app_log.last().cloned() {
             self.set_var("last_app", app);
             self.set_var("last_arg", arg);

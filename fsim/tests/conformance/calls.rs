@@ -394,3 +394,51 @@ async fn show_channels_as_json_rows_use_the_captured_keys_in_order() {
     );
     assert_eq!(keys_in_order(&out), keys_in_order(&capture));
 }
+
+/// `variable_*` names about times and durations, in order.
+fn timing_vars(ev: &Event) -> Vec<String> {
+    let re = ["stamp", "epoch", "sec", "duration", "usec"];
+    ev.headers
+        .iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with("variable_") && re.iter().any(|r| k.contains(r)))
+        .filter(|k| !k.starts_with("variable_sip_"))
+        // Skip copies of request headers such as variable_Event-Date-Timestamp.
+        .filter(|k| {
+            k["variable_".len()..]
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_')
+        })
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn hangup_complete_timing_variables_match_the_captured_set_and_order() {
+    let capture = Event::parse_plain(&fixture!(
+        "esl/cgrates_2018_channel_hangup_complete_event_plain_body_matching_json_cdr.txt"
+    ));
+    // hold_stamp comes from a hold the simulator never performs.
+    let theirs: Vec<String> = timing_vars(&capture)
+        .into_iter()
+        .filter(|k| k != "variable_hold_stamp")
+        .collect();
+    let sim = start_sim(cfg()).await;
+    sim.register_extension("1001");
+    let mut c = Client::authed(&sim).await;
+    c.cmd("event plain CHANNEL_HANGUP_COMPLETE").await;
+    let a = "a0a0a0a0-0000-0000-0000-000000000001";
+    c.cmd(&format!(
+        "bgapi originate {{origination_uuid={a}}}user/1001 &bridge(sofia/gateway/gw1/900)"
+    ))
+    .await;
+    let mut ev = c.event_named("CHANNEL_HANGUP_COMPLETE").await;
+    while ev.get("Unique-ID") != Some(a) {
+        ev = c.event_named("CHANNEL_HANGUP_COMPLETE").await;
+    }
+    assert_eq!(timing_vars(&ev), theirs);
+    let billsec: u64 = ev.get("variable_billsec").unwrap().parse().unwrap();
+    let duration: u64 = ev.get("variable_duration").unwrap().parse().unwrap();
+    assert!(billsec <= duration);
+    assert_eq!(ev.get("variable_hangup_cause"), Some("NORMAL_CLEARING"));
+}
