@@ -2,6 +2,7 @@
 //! captures in the shared fixtures directory.
 
 mod calls;
+mod channel_data;
 mod client;
 mod load;
 mod posts;
