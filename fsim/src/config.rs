@@ -261,3 +261,44 @@ impl Default for CdrConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_state_file_fills_defaults() {
+        let cfg: SimConfig = serde_json::from_str(
+            r#"{"hostname":"j1","gateways":[{"name":"gw","state":"NOREG"}],"outcomes":[{"number":"1","outcome":"reject"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.hostname, "j1");
+        assert_eq!(cfg.password, "ClueCon");
+        assert_eq!(cfg.gateways[0].profile, "external");
+        assert_eq!(
+            cfg.outcomes[0].failure_cause().as_deref(),
+            Some("CALL_REJECTED")
+        );
+        assert_eq!(cfg.outcomes[0].ring_ms, 100);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(toml::from_str::<SimConfig>("hostnme = \"typo\"").is_err());
+    }
+
+    #[test]
+    fn outcomes_map_to_freeswitch_causes() {
+        let r = |o: &str| OutcomeRule {
+            outcome: o.into(),
+            ..OutcomeRule::default()
+        };
+        assert_eq!(r("answer").failure_cause(), None);
+        assert_eq!(r("busy").failure_cause().as_deref(), Some("USER_BUSY"));
+        assert_eq!(r("no_answer").failure_cause().as_deref(), Some("NO_ANSWER"));
+        assert_eq!(
+            r("fail").failure_cause().as_deref(),
+            Some("NORMAL_TEMPORARY_FAILURE")
+        );
+    }
+}

@@ -111,3 +111,44 @@ async fn hangup_complete_timing_variables_match_the_captured_set_and_order() {
     assert!(billsec <= duration);
     assert_eq!(ev.get("variable_hangup_cause"), Some("NORMAL_CLEARING"));
 }
+
+#[tokio::test]
+async fn successful_originate_job_body_has_the_docs_frame_shape() {
+    // The docs frame's outer Content-Length was edited (625 for a ~583-byte body), so only its
+    // headers and body are used here, never its framing.
+    let docs = fixture!(
+        "esl/fsdocs_background_job_event_plain_frame_originate_ok_CONTENT_LENGTH_MISMATCH.txt"
+    );
+    let docs_event = Event::parse_plain(docs.split_once("\n\n").unwrap().1);
+    let docs_body = docs_event.body.clone().unwrap();
+    let sim = start_sim(cfg()).await;
+    let mut c = Client::authed(&sim).await;
+    c.cmd("event plain BACKGROUND_JOB").await;
+    c.cmd("bgapi originate sofia/gateway/gw1/1005 &park()")
+        .await;
+    let ev = c.event_named("BACKGROUND_JOB").await;
+    let body = ev.body.clone().unwrap();
+    let shape = |b: &str| {
+        (
+            b.len(),
+            b.starts_with("+OK "),
+            b.ends_with('\n'),
+            uuid::Uuid::parse_str(b[4..].trim()).is_ok(),
+        )
+    };
+    assert_eq!(shape(&body), shape(&docs_body));
+    for name in [
+        "Job-UUID",
+        "Job-Command",
+        "Job-Command-Arg",
+        "Event-Name",
+        "Core-UUID",
+        "FreeSWITCH-Hostname",
+    ] {
+        assert!(
+            docs_event.get(name).is_some() && ev.get(name).is_some(),
+            "{name}"
+        );
+    }
+    assert_eq!(ev.get("Job-Command"), docs_event.get("Job-Command"));
+}
