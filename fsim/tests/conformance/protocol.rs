@@ -374,3 +374,29 @@ async fn restart_drops_connections_and_changes_core_uuid() {
         assert_eq!(n, 0, "a stopped sim must not greet new clients");
     }
 }
+
+#[tokio::test]
+async fn xml_events_and_sendevent_round_trip() {
+    let sim = start_sim(SimConfig::default()).await;
+    let mut c = Client::authed(&sim).await;
+    c.cmd("event xml CUSTOM app::ping").await;
+    let reply = c
+        .cmd("sendevent CUSTOM\nEvent-Subclass: app::ping\nX-Note: a<b")
+        .await;
+    let id = reply
+        .header("Reply-Text")
+        .unwrap()
+        .strip_prefix("+OK ")
+        .expect("+OK <uuid>")
+        .to_string();
+    let frame = c.frame().await;
+    assert_eq!(frame.header("Content-Type"), Some("text/event-xml"));
+    assert!(frame.body.starts_with("<event>\n  <headers>\n"));
+    assert!(
+        frame
+            .body
+            .contains(&format!("    <Event-UUID>{id}</Event-UUID>\n"))
+    );
+    assert!(frame.body.contains("    <X-Note>a%3Cb</X-Note>\n"));
+    assert!(frame.body.ends_with("</event>"));
+}
