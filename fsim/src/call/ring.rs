@@ -37,6 +37,30 @@ impl CallCtx {
         }
     }
 
+    /// Moves the leg to a new call state and fires CHANNEL_CALLSTATE, which carries the old
+    /// state in `Original-Channel-Call-State` (switch_channel_perform_set_callstate).
+    pub fn set_callstate(&self, leg: &mut Leg, new: &'static str) {
+        let old = leg.call_state;
+        if old == new {
+            return;
+        }
+        leg.call_state = new;
+        self.shared.upsert_channel(leg, None);
+        let mut ev = self.shared.new_event(
+            "CHANNEL_CALLSTATE",
+            "switch_channel.c",
+            "switch_channel_perform_set_callstate",
+            313,
+        );
+        ev.push("Original-Channel-Call-State", old);
+        ev.push(
+            "Channel-Call-State-Number",
+            callstate_number(new).to_string(),
+        );
+        leg.append_data(&mut ev, "CHANNEL_CALLSTATE");
+        self.shared.fire(ev);
+    }
+
     /// Fires a channel event for `leg` and refreshes its snapshot.
     pub fn fire(&self, leg: &Leg, name: &str, file: &str, func: &str, line: u32) {
         self.shared.upsert_channel(leg, None);
@@ -205,7 +229,7 @@ pub async fn ring_group(
                 "switch_channel_perform_mark_ring_ready_value",
                 3172,
             );
-            leg.call_state = "RINGING";
+            ctx.set_callstate(leg, "RINGING");
         }
     }
     let winner = (0..legs.len())
@@ -251,8 +275,7 @@ pub async fn ring_group(
                     "switch_channel_perform_mark_answered",
                     3539,
                 );
-                leg.call_state = "ACTIVE";
-                ctx.shared.upsert_channel(&leg, None);
+                ctx.set_callstate(&mut leg, "ACTIVE");
                 for (j, other) in legs.iter_mut().enumerate() {
                     if j != i && !done[j] {
                         finish(ctx, other, "LOSE_RACE").await;
@@ -306,7 +329,7 @@ pub async fn finish(ctx: &CallCtx, leg: &mut Leg, cause: &str) {
         "switch_channel_perform_hangup",
         3130,
     );
-    leg.call_state = "HANGUP";
+    ctx.set_callstate(leg, "HANGUP");
     leg.state = "CS_REPORTING";
     leg.set_hangup_vars();
     if let Some(other) = leg.other.as_ref().map(|o| o.uuid.clone()) {
@@ -330,4 +353,20 @@ pub async fn finish(ctx: &CallCtx, leg: &mut Leg, cause: &str) {
     ));
     ctx.shared.remove_channel(&leg.uuid);
     crate::post::after_hangup(&ctx.shared, leg);
+}
+
+/// Numeric call state (switch_channel_callstate_t).
+fn callstate_number(state: &str) -> u32 {
+    const STATES: [&str; 9] = [
+        "DOWN",
+        "DIALING",
+        "RINGING",
+        "EARLY",
+        "ACTIVE",
+        "HELD",
+        "RING_WAIT",
+        "HANGUP",
+        "UNHELD",
+    ];
+    STATES.iter().position(|s| *s == state).unwrap_or(0) as u32
 }

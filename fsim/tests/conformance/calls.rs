@@ -336,3 +336,26 @@ async fn b_leg_events_name_their_originator_from_creation() {
         Some("777@sip.example.com")
     );
 }
+
+#[tokio::test]
+async fn callstate_events_report_each_transition() {
+    let sim = start_sim(cfg()).await;
+    let mut c = Client::authed(&sim).await;
+    c.cmd("event plain CHANNEL_CALLSTATE").await;
+    c.cmd("bgapi originate sofia/gateway/gw1/4000 &park()")
+        .await;
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let ev = c.event_named("CHANNEL_CALLSTATE").await;
+        seen.push((
+            ev.get("Original-Channel-Call-State").unwrap().to_string(),
+            ev.get("Channel-Call-State").unwrap().to_string(),
+        ));
+    }
+    let expected = [
+        ("DOWN", "RINGING"),
+        ("RINGING", "ACTIVE"),
+        ("ACTIVE", "HANGUP"),
+    ];
+    assert_eq!(seen, expected.map(|(a, b)| (a.to_string(), b.to_string())));
+}
