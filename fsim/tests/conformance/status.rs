@@ -365,3 +365,25 @@ async fn sofia_status_profile_uses_the_captured_keys_and_value_column() {
         "Invalid Profile!\n"
     );
 }
+
+#[tokio::test]
+async fn the_readme_state_file_example_loads() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let toml_block = readme
+        .split("```toml\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let path = std::env::temp_dir().join(format!("fsim-readme-{}.toml", uuid::Uuid::new_v4()));
+    std::fs::write(&path, toml_block).unwrap();
+    let cfg = SimConfig::load(&path);
+    std::fs::remove_file(&path).ok();
+    let cfg = cfg.expect("README example parses");
+    assert_eq!(cfg.hostname, "fs1");
+    assert_eq!(cfg.outcomes.len(), 2);
+    assert!(cfg.profiles.iter().any(|p| p.tls));
+    assert_eq!(cfg.cdr.retries, 2);
+}
