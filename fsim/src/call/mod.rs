@@ -1,0 +1,10 @@
+//! Calls: parsing `originate`, placing and ringing legs against scripted outcomes, running the
+//! answered leg's applications (bridge, set, hangup, sleep, park...), and the event sequence
+//! both legs emit until their CDRs are posted.
+
+pub mod dial;
+pub mod leg;
+pub mod ring;
+pub mod run;
+
+pub use run::originate;

@@ -1,0 +1,10 @@
+//! Conformance tests: a simulator on 127.0.0.1:0 driven over real TCP and compared with the
+//! captures in the shared fixtures directory.
+
+mod calls;
+mod channel_data;
+mod client;
+mod load;
+mod posts;
+mod protocol;
+mod status;
