@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -11,12 +12,15 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, Secret};
+use crate::esl::Supervisor;
 use crate::http::{self, AppState, auth::ApiKeys};
 use crate::metrics::Metrics;
 use crate::store;
 
 pub struct App {
     state: AppState,
+    /// Flipped to true to stop the background tasks (ESL supervisor).
+    stop: tokio::sync::watch::Sender<bool>,
     /// The server secret (upload tokens, signed URLs), from config or the database.
     pub secret: Secret,
 }
@@ -35,14 +39,24 @@ pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<App> {
         }
     };
     let api_keys = ApiKeys::new(config.api.keys.iter().map(|k| k.expose()));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let esl = Supervisor::start(
+        config.esl.nodes.clone(),
+        config.esl.password.expose().to_string(),
+        stopped,
+    );
     let state = AppState {
         pool,
         config: Arc::new(config),
         metrics: Arc::new(Metrics::new()),
         api_keys,
-        esl_status: Arc::new(Vec::new),
+        esl,
     };
-    Ok(App { state, secret })
+    Ok(App {
+        state,
+        stop,
+        secret,
+    })
 }
 
 impl App {
@@ -57,13 +71,18 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = self.router();
-        axum::serve(
+        let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await
-        .context("HTTP server failed")
+        .context("HTTP server failed");
+        // HTTP has drained; now say goodbye to the FreeSWITCH nodes, bounded so that a hung
+        // socket cannot hold the process.
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.state.esl.stopped()).await;
+        served
     }
 }
 

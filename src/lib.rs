@@ -21,5 +21,6 @@ pub mod http;
 pub mod metrics;
 pub mod net;
 pub mod numbers;
+pub mod presence;
 pub mod routing;
 pub mod store;

@@ -16,6 +16,12 @@ pub struct RequestLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NodeLabels {
+    pub node: String,
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
     pub method: String,
     pub route: String,
@@ -28,6 +34,7 @@ pub struct Metrics {
     pub db_pool_size: Gauge,
     pub db_pool_idle: Gauge,
     pub db_pool_max: Gauge,
+    pub esl_nodes: Family<NodeLabels, Gauge>,
 }
 
 impl Metrics {
@@ -66,6 +73,12 @@ impl Metrics {
             "Configured pool size",
             db_pool_max.clone(),
         );
+        let esl_nodes = Family::<NodeLabels, Gauge>::default();
+        registry.register(
+            "esl_node_state",
+            "1 for each FreeSWITCH node's current connection state",
+            esl_nodes.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -73,6 +86,28 @@ impl Metrics {
             db_pool_size,
             db_pool_idle,
             db_pool_max,
+            esl_nodes,
+        }
+    }
+
+    /// Sets `esl_node_state{node, state}` to 1 for each node's current state and 0 for the others,
+    /// so a dashboard can graph and alert on `state="connected"`.
+    pub fn observe_esl(&self, statuses: &[crate::esl::NodeStatus]) {
+        const STATES: [&str; 4] = ["connecting", "connected", "auth_failed", "down"];
+        for s in statuses {
+            let current = serde_json::to_value(s.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            for state in STATES {
+                let labels = NodeLabels {
+                    node: s.node.clone(),
+                    state: state.to_string(),
+                };
+                self.esl_nodes
+                    .get_or_create(&labels)
+                    .set(i64::from(state == current));
+            }
         }
     }
 

@@ -41,7 +41,13 @@ pub struct NoNodeReachable(pub Vec<NodeReport>);
 fn describe(nodes: &[NodeReport]) -> String {
     nodes
         .iter()
-        .map(|n| format!("{}: {}", n.node, n.error.as_deref().unwrap_or("not connected")))
+        .map(|n| {
+            format!(
+                "{}: {}",
+                n.node,
+                n.error.as_deref().unwrap_or("not connected")
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -77,10 +83,19 @@ pub struct OnlineGateway {
     pub state: String,
     /// True when the gateway is registered (`REGED`).
     pub registered: bool,
+    /// `UP` or `DOWN`: whether sofia considers the gateway reachable (OPTIONS ping).
+    pub status: Option<String>,
+    /// Last OPTIONS ping round trip, milliseconds.
+    pub ping_ms: Option<f64>,
+    /// Calls through this gateway since the profile started, as sofia counts them.
+    pub calls_out: Option<u64>,
 }
 
 /// Runs `gather` on every connected node at once, each bounded by [`NODE_TIMEOUT`].
-async fn on_every_node<T, F, Fut>(esl: &SupervisorHandle, gather: F) -> Result<Merged<T>, NoNodeReachable>
+async fn on_every_node<T, F, Fut>(
+    esl: &SupervisorHandle,
+    gather: F,
+) -> Result<Merged<T>, NoNodeReachable>
 where
     T: Send + 'static,
     F: Fn(String, EslHandle) -> Fut,
@@ -92,9 +107,14 @@ where
         if s.state == NodeState::Connected
             && let Some(handle) = esl.node(&s.node)
         {
-            let (node, job) = (s.node.clone(), tokio::time::timeout(NODE_TIMEOUT, gather(s.node.clone(), handle)));
+            let (node, job) = (
+                s.node.clone(),
+                tokio::time::timeout(NODE_TIMEOUT, gather(s.node.clone(), handle)),
+            );
             jobs.spawn(async move {
-                let res = job.await.unwrap_or_else(|_| Err(format!("no answer within {} s", NODE_TIMEOUT.as_secs())));
+                let res = job.await.unwrap_or_else(|_| {
+                    Err(format!("no answer within {} s", NODE_TIMEOUT.as_secs()))
+                });
                 (node, res)
             });
         }
@@ -105,7 +125,10 @@ where
             answers.insert(node, res);
         }
     }
-    let mut merged = Merged { rows: Vec::new(), nodes: Vec::new() };
+    let mut merged = Merged {
+        rows: Vec::new(),
+        nodes: Vec::new(),
+    };
     let mut any_answered = false;
     for s in statuses {
         let error = match answers.remove(&s.node) {
@@ -115,11 +138,24 @@ where
                 None
             }
             Some(Err(e)) => Some(e),
-            None => Some(s.error.clone().unwrap_or_else(|| format!("not connected ({})", state_word(s.state)))),
+            None => Some(
+                s.error
+                    .clone()
+                    .unwrap_or_else(|| format!("not connected ({})", state_word(s.state))),
+            ),
         };
-        merged.nodes.push(NodeReport { node: s.node, hostname: s.hostname, state: s.state, error });
+        merged.nodes.push(NodeReport {
+            node: s.node,
+            hostname: s.hostname,
+            state: s.state,
+            error,
+        });
     }
-    if any_answered { Ok(merged) } else { Err(NoNodeReachable(merged.nodes)) }
+    if any_answered {
+        Ok(merged)
+    } else {
+        Err(NoNodeReachable(merged.nodes))
+    }
 }
 
 fn state_word(s: NodeState) -> &'static str {
@@ -134,9 +170,14 @@ fn state_word(s: NodeState) -> &'static str {
 /// Registered extensions on every node: `show registrations`, with the User-Agent joined in
 /// from each profile's registration list (matched on the Call-ID, which `show registrations`
 /// prints as `token`).
-pub async fn extensions(esl: &SupervisorHandle) -> Result<Merged<OnlineExtension>, NoNodeReachable> {
+pub async fn extensions(
+    esl: &SupervisorHandle,
+) -> Result<Merged<OnlineExtension>, NoNodeReachable> {
     on_every_node(esl, |node, handle| async move {
-        let body = handle.api("show registrations").await.map_err(|e| e.to_string())?;
+        let body = handle
+            .api("show registrations")
+            .await
+            .map_err(|e| e.to_string())?;
         let (rows, _) = fsstatus::parse_show_csv(&body);
         let agents = agents_by_call_id(&handle).await;
         Ok(rows
@@ -145,7 +186,11 @@ pub async fn extensions(esl: &SupervisorHandle) -> Result<Merged<OnlineExtension
                 let url = r.get("url").cloned().unwrap_or_default();
                 // url is "sofia/<profile>/<contact>".
                 let mut parts = url.splitn(3, '/');
-                let (_, profile, contact) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                let (_, profile, contact) = (
+                    parts.next(),
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or(""),
+                );
                 let token = r.get("token").cloned().unwrap_or_default();
                 OnlineExtension {
                     node: node.clone(),
@@ -169,12 +214,17 @@ pub async fn extensions(esl: &SupervisorHandle) -> Result<Merged<OnlineExtension
 /// effort: a profile that fails to answer only loses its agents.
 async fn agents_by_call_id(handle: &EslHandle) -> HashMap<String, String> {
     let mut agents = HashMap::new();
-    let Ok(status) = handle.api("sofia status").await else { return agents };
+    let Ok(status) = handle.api("sofia status").await else {
+        return agents;
+    };
     for entry in fsstatus::parse_sofia_status(&status) {
         if entry.kind != SofiaKind::Profile || !safe_name(&entry.name) {
             continue;
         }
-        if let Ok(body) = handle.api(&format!("sofia status profile {} reg", entry.name)).await {
+        if let Ok(body) = handle
+            .api(&format!("sofia status profile {} reg", entry.name))
+            .await
+        {
             for reg in fsstatus::parse_profile_registrations(&body) {
                 if !reg.agent.is_empty() {
                     agents.insert(reg.call_id, reg.agent);
@@ -187,19 +237,40 @@ async fn agents_by_call_id(handle: &EslHandle) -> HashMap<String, String> {
 
 /// Profile names come from the switch; only plain names are put back into a command.
 fn safe_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// Gateways on every node, from `sofia status`.
 pub async fn gateways(esl: &SupervisorHandle) -> Result<Merged<OnlineGateway>, NoNodeReachable> {
     on_every_node(esl, |node, handle| async move {
-        let body = handle.api("sofia status").await.map_err(|e| e.to_string())?;
+        let body = handle
+            .api("sofia status")
+            .await
+            .map_err(|e| e.to_string())?;
+        // Reachability and ping come from the XML form; older switches without it still list
+        // the gateways with their registration state.
+        let details: HashMap<String, std::collections::BTreeMap<String, String>> =
+            match handle.api("sofia xmlstatus gateway").await {
+                Ok(xml) => fsstatus::parse_xml_gateways(&xml)
+                    .into_iter()
+                    .filter_map(|g| Some((g.get("name")?.clone(), g)))
+                    .collect(),
+                Err(_) => HashMap::new(),
+            };
         Ok(fsstatus::parse_sofia_status(&body)
             .into_iter()
             .filter(|e| e.kind == SofiaKind::Gateway)
             .map(|e| {
                 let (profile, name) = e.gateway_name();
+                let detail = details.get(name);
+                let field = |k: &str| detail.and_then(|d| d.get(k)).filter(|v| !v.is_empty());
                 OnlineGateway {
+                    status: field("status").cloned(),
+                    ping_ms: field("pingtime").and_then(|p| p.parse().ok()),
+                    calls_out: field("calls-out").and_then(|c| c.parse().ok()),
                     node: node.clone(),
                     name: name.to_string(),
                     profile: profile.map(str::to_string),

@@ -8,6 +8,7 @@ mod sofia;
 pub use show::{ShowRow, parse_show_csv, parse_show_json};
 pub use sofia::{
     ProfileRegistration, SofiaEntry, SofiaKind, parse_profile_registrations, parse_sofia_status,
+    parse_xml_gateways,
 };
 
 #[cfg(test)]

@@ -147,3 +147,48 @@ pub fn parse_profile_registrations(body: &str) -> Vec<ProfileRegistration> {
     }
     out
 }
+
+/// Every `<gateway>` of `sofia xmlstatus gateway`, as child-element name -> text (`name`,
+/// `profile`, `state`, `status` UP/DOWN, `pingtime`, `calls-in`, `calls-out`, ...). Read
+/// generically so that added or reordered elements across FreeSWITCH versions do not matter;
+/// DTDs are not processed.
+pub fn parse_xml_gateways(body: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(body);
+    let mut out = Vec::new();
+    let mut current: Option<std::collections::BTreeMap<String, String>> = None;
+    let mut field: Option<String> = None;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                let name = e.name().0.to_string();
+                if name == "gateway" {
+                    current = Some(Default::default());
+                } else if current.is_some() {
+                    field = Some(name);
+                }
+            }
+            Ok(Event::Text(t)) => {
+                if let (Some(gw), Some(f)) = (current.as_mut(), field.as_ref()) {
+                    let text = t.xml_content(quick_xml::XmlVersion::Implicit1_0);
+                    gw.entry(f.clone()).or_default().push_str(&text);
+                }
+            }
+            Ok(Event::GeneralRef(r)) => {
+                if let (Some(gw), Some(f)) = (current.as_mut(), field.as_ref()) {
+                    let text = quick_xml::escape::resolve_predefined_entity(&r).unwrap_or("");
+                    gw.entry(f.clone()).or_default().push_str(text);
+                }
+            }
+            Ok(Event::End(e)) => {
+                if e.name().0 == "gateway" {
+                    out.extend(current.take());
+                }
+                field = None;
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    out
+}

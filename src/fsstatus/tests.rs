@@ -244,3 +244,22 @@ fn arbitrary_bytes_never_panic() {
         let _ = parse_profile_registrations(&text);
     }
 }
+
+#[test]
+fn xmlstatus_gateways_are_read_by_element_name() {
+    // No capture of `sofia xmlstatus gateway` exists in the fixtures; this document follows the
+    // element names mod_sofia.c writes (name, profile, state, status, pingtime, calls-*).
+    let doc = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<gateways>\n  <gateway>\n    <name>carrier-a</name>\n    <profile>external</profile>\n    <from>&lt;sip:u@h&gt;</from>\n    <state>NOREG</state>\n    <status>UP</status>\n    <pingtime>12.50</pingtime>\n    <calls-out>3</calls-out>\n  </gateway>\n  <gateway>\n    <name>b</name>\n    <status>DOWN</status>\n  </gateway>\n</gateways>\n";
+    let gws = parse_xml_gateways(doc);
+    assert_eq!(gws.len(), 2);
+    assert_eq!(gws[0]["name"], "carrier-a");
+    assert_eq!(gws[0]["status"], "UP");
+    assert_eq!(gws[0]["pingtime"], "12.50");
+    assert_eq!(gws[0]["from"], "<sip:u@h>");
+    assert_eq!(gws[1]["status"], "DOWN");
+    assert!(parse_xml_gateways("Invalid Gateway!\n").is_empty());
+    assert!(
+        parse_xml_gateways("<gateways><gateway><name>x").is_empty(),
+        "a truncated document yields nothing half-read"
+    );
+}

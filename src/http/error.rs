@@ -24,6 +24,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     UnsupportedMediaType,
     DatabaseUnavailable,
+    /// No FreeSWITCH node could answer; the text says what each node reported.
+    FreeswitchUnavailable(String),
     Internal,
 }
 
@@ -42,6 +44,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => (41500, StatusCode::UNSUPPORTED_MEDIA_TYPE),
             ApiError::Internal => (50000, StatusCode::INTERNAL_SERVER_ERROR),
             ApiError::DatabaseUnavailable => (50300, StatusCode::SERVICE_UNAVAILABLE),
+            ApiError::FreeswitchUnavailable(_) => (50301, StatusCode::SERVICE_UNAVAILABLE),
         }
     }
 
@@ -63,6 +66,7 @@ impl ApiError {
                 "Content-Type must be application/json or application/x-www-form-urlencoded".into()
             }
             ApiError::DatabaseUnavailable => "the database is unavailable; retry later".into(),
+            ApiError::FreeswitchUnavailable(why) => why.clone(),
             ApiError::Internal => "internal error; it has been logged".into(),
         }
     }

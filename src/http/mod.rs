@@ -16,6 +16,7 @@ use axum::Router;
 use sqlx::PgPool;
 
 use crate::config::Config;
+use crate::esl::SupervisorHandle;
 use crate::metrics::Metrics;
 
 /// Everything a handler may need; cheap to clone.
@@ -25,11 +26,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     pub api_keys: auth::ApiKeys,
-    pub esl_status: EslStatusFn,
+    /// The FreeSWITCH nodes: connection state, command handles, events.
+    pub esl: SupervisorHandle,
 }
-
-/// Reports the FreeSWITCH nodes' connection state for `/readyz`.
-pub type EslStatusFn = Arc<dyn Fn() -> Vec<serde_json::Value> + Send + Sync>;
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {

@@ -30,7 +30,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         .is_ok();
     let body = json!({
         "database": if db_ok { "ok" } else { "unavailable" },
-        "esl": (state.esl_status)(),
+        "esl": state.esl.statuses(),
     });
     let status = if db_ok {
         StatusCode::OK
@@ -46,6 +46,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     m.db_pool_idle.set(state.pool.num_idle() as i64);
     m.db_pool_max
         .set(state.pool.options().get_max_connections() as i64);
+    m.observe_esl(&state.esl.statuses());
     (
         [(
             header::CONTENT_TYPE,

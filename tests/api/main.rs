@@ -6,4 +6,5 @@ mod cli;
 mod extensions;
 mod gateways;
 mod helpers;
+mod online;
 mod ops;

@@ -3,7 +3,7 @@
 //! the single-gateway key/tab/value dump, and the ISO-8859-1 XML documents.
 
 use crate::state::{Gateway, Shared, World};
-use crate::text::{now_micros, xml_escape};
+use crate::text::{local_stamp, now_micros, xml_escape};
 
 const LINE: &str = "=================================================================================================";
 const XML_HEADER: &str = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>";
@@ -45,6 +45,11 @@ fn status(shared: &Shared, argv: &[&str]) -> String {
     if argv.len() > 1 {
         return match argv[0] {
             "gateway" => gateway_detail(shared, argv[1]),
+            "profile" if argv.get(2) == Some(&"reg") => {
+                let mut out = profile_detail(shared, argv[1]);
+                out.push_str(&registrations_block(shared, argv[1]));
+                out
+            }
             "profile" => profile_detail(shared, argv[1]),
             _ => "Invalid Syntax!\n".into(),
         };
@@ -248,6 +253,53 @@ fn profile_detail(shared: &Shared, name: &str) -> String {
     for (k, v) in rows {
         out.push_str(&format!("{k}\t{v}\n"));
     }
+    out
+}
+
+/// The `Registrations:` section `sofia status profile NAME reg` appends, one block of
+/// `Key:<pad>value` lines per registration, laid out like the pbxmate capture
+/// (fixtures/api/fsdocs_pbxmate_sofia_status_profile_registrations_block.txt), then the item
+/// count as mod_sofia prints it.
+fn registrations_block(shared: &Shared, profile: &str) -> String {
+    let w = shared.world();
+    let mut out = format!("Registrations:\n{LINE}\n");
+    let mut n = 0;
+    for r in w.registrations.iter().filter(|r| r.cfg.profile == profile) {
+        let c = &r.cfg;
+        let realm = c.realm.clone().unwrap_or_else(|| w.cfg.ipv4.clone());
+        let proto = c.network_proto.to_ascii_uppercase();
+        let rows = [
+            ("Call-ID:", r.call_id.clone()),
+            ("User:", format!("{}@{realm}", c.user)),
+            (
+                "Contact:",
+                format!(
+                    "\"{}\" <sip:{}@{}:{}>",
+                    c.user, c.user, c.network_ip, c.network_port
+                ),
+            ),
+            ("Agent:", c.user_agent.clone()),
+            (
+                "Status:",
+                format!(
+                    "Registered({proto})(unknown) EXP({})",
+                    local_stamp(r.expires_epoch * 1_000_000)
+                ),
+            ),
+            ("Host:", w.cfg.hostname.clone()),
+            ("IP:", c.network_ip.clone()),
+            ("Port:", c.network_port.to_string()),
+            ("Auth-User:", c.user.clone()),
+            ("Auth-Realm:", realm.clone()),
+            ("MWI-Account:", format!("{}@{realm}", c.user)),
+        ];
+        for (k, v) in rows {
+            out.push_str(&format!("{k:<16}{v}\n"));
+        }
+        out.push('\n');
+        n += 1;
+    }
+    out.push_str(&format!("Total items returned: {n}\n{LINE}\n"));
     out
 }
 

@@ -387,3 +387,49 @@ async fn the_readme_state_file_example_loads() {
     assert!(cfg.profiles.iter().any(|p| p.tls));
     assert_eq!(cfg.cdr.retries, 2);
 }
+
+#[tokio::test]
+async fn profile_reg_lists_registrations_like_the_capture() {
+    let fixture = fixture!("api/fsdocs_pbxmate_sofia_status_profile_registrations_block.txt");
+    let want_keys: Vec<&str> = fixture
+        .lines()
+        .filter_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| !k.contains(' '))
+                .map(|(k, _)| k)
+        })
+        .collect();
+    let sim = start_sim(SimConfig::default()).await;
+    let mut c = Client::authed(&sim).await;
+    sim.register(RegistrationConfig {
+        user: "1001".into(),
+        user_agent: "Zoiper rv2.10".into(),
+        ..Default::default()
+    });
+    let body = c.api("sofia status profile internal reg").await;
+    let block = &body[body
+        .find("Registrations:")
+        .expect("a Registrations section")..];
+    let got_keys: Vec<&str> = block
+        .lines()
+        .filter_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| !k.contains(' '))
+                .map(|(k, _)| k)
+        })
+        .collect();
+    assert_eq!(
+        got_keys[..want_keys.len()],
+        want_keys[..],
+        "same keys in the same order"
+    );
+    assert!(block.contains("Agent:          Zoiper rv2.10"), "{block}");
+    assert!(block.contains("Total items returned: 1"));
+    // The Call-ID matches the token `show registrations` prints.
+    let regs = c.api("show registrations").await;
+    let token = regs.lines().nth(1).unwrap().split(',').nth(2).unwrap();
+    assert!(
+        block.contains(&format!("Call-ID:        {token}")),
+        "{block}\n{regs}"
+    );
+}

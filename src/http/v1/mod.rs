@@ -3,6 +3,7 @@
 
 mod extensions;
 mod gateways;
+mod online;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -49,12 +50,14 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(extensions::create))
         .routes(routes!(extensions::update))
         .routes(routes!(extensions::delete))
+        .routes(routes!(online::extensions))
         .routes(routes!(gateways::list))
         .routes(routes!(gateways::detail))
         .routes(routes!(gateways::detail_xml))
         .routes(routes!(gateways::create))
         .routes(routes!(gateways::update))
         .routes(routes!(gateways::delete))
+        .routes(routes!(online::gateways))
 }
 
 /// The `/v1` routes with authentication, the body limit and enveloped 404s.
