@@ -75,3 +75,52 @@ pub fn parse_show_json(body: &str) -> Result<Vec<ShowRow>, String> {
         })
         .collect())
 }
+
+/// Parses `show ... as xml`: `<result row_count="N"><row row_id="1"><col>value</col>...`.
+pub fn parse_show_xml(body: &str) -> Vec<ShowRow> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(body);
+    let mut rows = Vec::new();
+    let mut row: Option<ShowRow> = None;
+    let mut col: Option<String> = None;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => match (e.name().0, row.is_some()) {
+                ("row", _) => row = Some(ShowRow::new()),
+                (name, true) => {
+                    col = Some(name.to_string());
+                    if let Some(r) = row.as_mut() {
+                        r.insert(name.to_string(), String::new());
+                    }
+                }
+                _ => {}
+            },
+            Ok(Event::Empty(e)) => {
+                if let Some(r) = row.as_mut() {
+                    r.insert(e.name().0.to_string(), String::new());
+                }
+            }
+            Ok(Event::Text(t)) => {
+                if let (Some(r), Some(c)) = (row.as_mut(), col.as_ref()) {
+                    let text = t.xml_content(quick_xml::XmlVersion::Implicit1_0);
+                    r.entry(c.clone()).or_default().push_str(&text);
+                }
+            }
+            Ok(Event::GeneralRef(g)) => {
+                if let (Some(r), Some(c)) = (row.as_mut(), col.as_ref()) {
+                    let text = quick_xml::escape::resolve_predefined_entity(&g).unwrap_or("");
+                    r.entry(c.clone()).or_default().push_str(text);
+                }
+            }
+            Ok(Event::End(e)) => {
+                if e.name().0 == "row" {
+                    rows.extend(row.take());
+                }
+                col = None;
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    rows
+}

@@ -263,3 +263,113 @@ fn xmlstatus_gateways_are_read_by_element_name() {
         "a truncated document yields nothing half-read"
     );
 }
+
+/// The `api/response` frames of an ESL transcript (client lines mixed in, as published),
+/// cut with the service's own framer.
+fn response_bodies(transcript: &str) -> Vec<String> {
+    let start = transcript
+        .find("Content-Type: api/response")
+        .expect("a server frame");
+    let mut buf = bytes::BytesMut::from(&transcript.as_bytes()[start..]);
+    let mut dec = crate::esl::FrameDecoder::default();
+    let mut out = Vec::new();
+    while let Ok(Some(frame)) = dec.decode(&mut buf) {
+        out.push(frame.body_text());
+    }
+    out
+}
+
+#[test]
+fn status_from_fs_cli_on_1_10_12() {
+    // Copied from a terminal: trailing spaces are gone (PROVENANCE.md); parsing does not need them.
+    let st = parse_status(&fixture("jkozik_2024_status_fs_cli_1_10_12.txt"));
+    assert_eq!(st.uptime_secs, Some(17 * 3600 + 57 * 60 + 36));
+    assert!(st.ready);
+    assert!(
+        st.version
+            .as_deref()
+            .unwrap()
+            .starts_with("1.10.12 -release-10222002881-a88d069d6f")
+    );
+    assert_eq!(
+        (st.sessions_since_startup, st.sessions, st.sessions_peak),
+        (Some(0), Some(0), Some(0))
+    );
+    assert_eq!(
+        (st.max_sessions_per_sec, st.max_sessions),
+        (Some(30), Some(1000))
+    );
+}
+
+#[test]
+fn status_inside_an_esl_transcript_with_console_execute() {
+    let bodies = response_bodies(&fixture(
+        "fsdocs_api_version_status_console_execute_transcript_status_output.txt",
+    ));
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(
+        bodies[0].len(),
+        464,
+        "the body is exactly its Content-Length"
+    );
+    assert!(bodies[0].starts_with("FreeSWITCH Version 1.7.0+git~20160321T203641Z"));
+    let st = parse_status(&bodies[0]);
+    assert_eq!(st.uptime_secs, Some(5 * 60 + 39));
+    assert_eq!(
+        st.version.as_deref(),
+        Some("1.7.0 git 9e6593a 2016-03-21 20:36:41Z 64bit")
+    );
+    assert_eq!(
+        (st.max_sessions_per_sec, st.max_sessions),
+        (Some(30), Some(1000))
+    );
+}
+
+#[test]
+fn command_not_found_transcript() {
+    let bodies = response_bodies(&fixture(
+        "fsdocs_api_version_status_command_not_found_transcript.txt",
+    ));
+    assert_eq!(bodies, ["-ERR version;;status Command not found!\n"]);
+    assert!(!parse_status(&bodies[0]).ready);
+}
+
+#[test]
+fn show_channels_as_xml() {
+    let rows = parse_show_xml(&fixture("fsdocs_xmlapi_show_channels_as_xml.xml"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["uuid"], "5d2ae508-ab6b-11ea-88cb-311ce82e049e");
+    assert_eq!(rows[0]["name"], "sofia/internal/1019@192.0.2.10");
+    assert_eq!(rows[0]["application_data"], "");
+    assert_eq!(rows[0]["callstate"], "ACTIVE");
+    // The same channel as the CSV capture of the same page.
+    let (csv, _) = parse_show_csv(&fixture("fsdocs_xmlapi_show_channels_plain_csv.txt"));
+    assert_eq!(rows[0], csv[0]);
+}
+
+#[test]
+fn sofia_profile_dumps() {
+    let info = parse_profile_info(&fixture("fsdocs_pbxmate_sofia_status_profile_pbxmate.txt"));
+    let get = |k: &str| {
+        info.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(get("Name"), Some("pbxmate"));
+    assert_eq!(get("Domain Name"), Some("N/A"));
+    assert_eq!(get("Pres Hosts"), Some(""));
+    assert_eq!(get("Challenge Realm"), Some("auto_from"));
+    assert_eq!(get("SIP-IP"), Some("78.46.120.13"));
+    // IPs masked by the author (PROVENANCE.md).
+    let info = parse_profile_info(&fixture(
+        "altanai_sofia_status_profile_internal_masked_ips.txt",
+    ));
+    let get = |k: &str| {
+        info.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(get("REGISTRATIONS"), Some("0"));
+    assert_eq!(get("ZRTP-PASSTHRU"), Some("true"));
+    assert!(get("WSS-BIND-URL").is_some());
+}
