@@ -1,5 +1,5 @@
 //! ESL client throughput over one connection, against the scripted ESL server the integration
-//! tests use (until the FreeSWITCH simulator can stand in):
+//! tests use and against fsim, the project's FreeSWITCH simulator:
 //! * bgapi round trips per second: command, `+OK Job-UUID` reply and the matching
 //!   BACKGROUND_JOB event, sequential and with many jobs in flight;
 //! * events per second end to end (socket -> framer -> event parser -> broadcast subscriber),
@@ -78,11 +78,85 @@ async fn main() {
     .await
     .expect("subscribed");
 
-    println!("over TCP, one connection:");
-    bgapi_round_trips(&esl, jobs / 4, 1).await;
-    bgapi_round_trips(&esl, jobs, 64).await;
+    println!("over TCP, one connection, scripted server:");
+    bgapi_round_trips(&esl, ORIGINATE, jobs / 4, 1).await;
+    bgapi_round_trips(&esl, ORIGINATE, jobs, 64).await;
     events_over_tcp("small event", &switch, &tx, &small, events).await;
     events_over_tcp("15 KB hangup event", &switch, &tx, &large, events / 10).await;
+
+    against_fsim(jobs, events).await;
+}
+
+const ORIGINATE: &str = "originate user/1000 &park()";
+
+/// The same client against fsim, the project's FreeSWITCH simulator: `bgapi status` round
+/// trips (fsim formats a real `status` answer and a BACKGROUND_JOB event each time) and CUSTOM
+/// events fired by fsim, URL-encoded as FreeSWITCH sends them.
+async fn against_fsim(jobs: usize, events: usize) {
+    let cfg = fsim::SimConfig {
+        heartbeat_secs: 0,
+        ..fsim::SimConfig::default()
+    };
+    let sim = fsim::Sim::start_local(cfg).await.expect("fsim starts");
+    let addr = sim.addr().to_string();
+    let (tx, _) = broadcast::channel(64 * 1024);
+    let (esl, _conn) = connect(
+        &addr,
+        "ClueCon",
+        ConnectOptions::new(addr.as_str(), tx.clone()),
+    )
+    .await
+    .expect("connects to fsim");
+    esl.subscribe(
+        EventFormat::Plain,
+        &["BACKGROUND_JOB", "CUSTOM", "bench::tick"],
+    )
+    .await
+    .expect("subscribed");
+    println!("over TCP, one connection, fsim:");
+    bgapi_round_trips(&esl, "status", jobs / 4, 1).await;
+    bgapi_round_trips(&esl, "status", jobs, 64).await;
+
+    let mut rx = tx.subscribe();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let consumer = tokio::spawn({
+        let seen = seen.clone();
+        async move {
+            while seen.load(Ordering::Relaxed) < events {
+                match rx.recv().await {
+                    Ok((_, ev)) if ev.subclass() == Some("bench::tick") => {
+                        seen.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        seen.fetch_add(n as usize, Ordering::Relaxed);
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }
+    });
+    let started = Instant::now();
+    for sent in 0..events {
+        while sent - seen.load(Ordering::Relaxed) > 2_000 {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        sim.fire_event(
+            "CUSTOM",
+            &[
+                ("Event-Subclass", "bench::tick"),
+                ("Unique-ID", "86cfd6e2-dbda-45a3-b59d-f683ec368e8b"),
+            ],
+            None,
+        );
+    }
+    consumer.await.expect("consumer");
+    report(
+        "CUSTOM events fired by fsim",
+        events,
+        started.elapsed(),
+        "events/s",
+    );
 }
 
 fn parse_only(label: &str, frame: &[u8], count: usize) {
@@ -104,7 +178,7 @@ fn parse_only(label: &str, frame: &[u8], count: usize) {
     report(label, parsed, started.elapsed(), "events/s");
 }
 
-async fn bgapi_round_trips(esl: &EslHandle, jobs: usize, in_flight: usize) {
+async fn bgapi_round_trips(esl: &EslHandle, command: &'static str, jobs: usize, in_flight: usize) {
     let started = Instant::now();
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
@@ -112,11 +186,9 @@ async fn bgapi_round_trips(esl: &EslHandle, jobs: usize, in_flight: usize) {
         let (esl, next) = (esl.clone(), next.clone());
         workers.push(tokio::spawn(async move {
             while next.fetch_add(1, Ordering::Relaxed) < jobs {
-                let job = esl
-                    .bgapi("originate user/1000 &park()")
-                    .await
-                    .expect("accepted");
-                assert!(job.result().await.expect("result").is_ok());
+                let job = esl.bgapi(command).await.expect("accepted");
+                let done = job.result().await.expect("result");
+                assert!(!done.body.starts_with("-ERR"), "{}", done.body);
             }
         }));
     }
@@ -124,7 +196,10 @@ async fn bgapi_round_trips(esl: &EslHandle, jobs: usize, in_flight: usize) {
         w.await.expect("worker");
     }
     report(
-        &format!("bgapi round trips, {in_flight} in flight"),
+        &format!(
+            "bgapi {} round trips, {in_flight} in flight",
+            command.split(' ').next().unwrap_or("")
+        ),
         jobs,
         started.elapsed(),
         "jobs/s",
