@@ -51,6 +51,7 @@ pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<App> {
         metrics: Arc::new(Metrics::new()),
         api_keys,
         esl,
+        secret: secret.clone(),
     };
     Ok(App {
         state,

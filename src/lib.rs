@@ -24,3 +24,4 @@ pub mod numbers;
 pub mod presence;
 pub mod routing;
 pub mod store;
+pub mod tokens;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::Router;
 use sqlx::PgPool;
 
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::esl::SupervisorHandle;
 use crate::metrics::Metrics;
 
@@ -28,6 +28,8 @@ pub struct AppState {
     pub api_keys: auth::ApiKeys,
     /// The FreeSWITCH nodes: connection state, command handles, events.
     pub esl: SupervisorHandle,
+    /// The server secret (upload tokens, signed URLs): from config or the database.
+    pub secret: Secret,
 }
 
 /// The whole HTTP application.
