@@ -21,6 +21,7 @@ pub mod http;
 pub mod metrics;
 pub mod net;
 pub mod numbers;
+pub mod originate;
 pub mod presence;
 pub mod routing;
 pub mod store;
