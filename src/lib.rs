@@ -12,6 +12,7 @@
 //! - `net`: CIDR allow-lists.
 
 pub mod app;
+pub mod calls;
 pub mod config;
 pub mod domain;
 pub mod esl;
