@@ -110,6 +110,8 @@ pub struct CallsConfig {
     pub originate_timeout_secs: u32,
     /// A call whose originate job has not answered after this long is marked failed.
     pub job_timeout_secs: u64,
+    /// How often open calls are checked for ones FreeSWITCH never reported on.
+    pub sweep_interval_ms: u64,
     /// Numbers click-to-call refuses to dial (emergency services by default).
     pub blocked_numbers: Vec<String>,
     /// What the caller hears while the callee rings (tone_stream or file).
@@ -136,6 +138,7 @@ impl Default for CallsConfig {
             stop_failover_on: vec!["USER_BUSY".into(), "CALL_REJECTED".into()],
             originate_timeout_secs: 45,
             job_timeout_secs: 90,
+            sweep_interval_ms: 5000,
             blocked_numbers: ["110", "112", "119", "120", "122", "911", "999"]
                 .map(String::from)
                 .to_vec(),
@@ -478,6 +481,12 @@ impl Config {
             return Err(bad(
                 "calls.originate_timeout_secs",
                 "must be between 5 and 600",
+            ));
+        }
+        if !(100..=600_000).contains(&c.sweep_interval_ms) {
+            return Err(bad(
+                "calls.sweep_interval_ms",
+                "must be between 100 and 600000",
             ));
         }
         if c.job_timeout_secs < 5 {

@@ -9,13 +9,13 @@ use tokio::sync::watch;
 use super::Calls;
 use crate::store::calls as store;
 
-const TICK: Duration = Duration::from_secs(5);
 /// A call with no event for this long is checked against the switch with `uuid_exists`.
 const QUIET_CHECK_SECS: i64 = 1800;
 const GATEWAY_POLL: Duration = Duration::from_secs(15);
 
 pub async fn run(calls: Calls, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(TICK);
+    let mut tick =
+        tokio::time::interval(Duration::from_millis(calls.config.calls.sweep_interval_ms));
     let mut last_poll = tokio::time::Instant::now() - GATEWAY_POLL;
     loop {
         tokio::select! {

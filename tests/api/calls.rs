@@ -637,3 +637,102 @@ async fn full_width_digits_are_normalised_and_the_list_filters() {
     crate::helpers::assert_invalid(&rig.app.get("/v1/call/list?from=yesterday").await, "from");
     crate::helpers::assert_invalid(&rig.app.get("/v1/call/detail?uuid=../etc").await, "uuid");
 }
+
+#[tokio::test]
+async fn late_and_repeated_events_do_not_move_a_call_back() {
+    let rig = Rig::new(&[gw("a", json!({}))]).await;
+    rig.sim.script(rule(ZJ, "busy", None, 0));
+    let (_, body) = rig.call(json!({"caller": "1001", "callee": ZJ})).await;
+    let uuid = body["data"]["call_uuid"].as_str().unwrap().to_string();
+    let before = rig.ended(&uuid).await;
+    assert_eq!(before["status"], "busy");
+    let callee_leg = before["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["role"] == "callee")
+        .unwrap()["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tag = [("variable_callplane_call_uuid", uuid.as_str())];
+    // A stray answer and bridge after the end, and the caller's hangup again with another cause.
+    rig.sim.fire_event(
+        "CHANNEL_ANSWER",
+        &[
+            tag[0],
+            ("Unique-ID", &callee_leg),
+            ("variable_callplane_leg", "callee"),
+        ],
+        None,
+    );
+    rig.sim.fire_event(
+        "CHANNEL_BRIDGE",
+        &[
+            tag[0],
+            ("Unique-ID", &uuid),
+            ("variable_callplane_leg", "caller"),
+        ],
+        None,
+    );
+    rig.sim.fire_event(
+        "CHANNEL_HANGUP_COMPLETE",
+        &[
+            tag[0],
+            ("Unique-ID", &uuid),
+            ("variable_callplane_leg", "caller"),
+            ("Hangup-Cause", "NORMAL_CLEARING"),
+        ],
+        None,
+    );
+    // The events are recorded (the timeline shows them) but the outcome stands.
+    for _ in 0..200 {
+        let (_, d) = rig.app.get(&format!("/v1/call/detail?uuid={uuid}")).await;
+        if d["data"]["events"].as_array().unwrap().len()
+            >= before["events"].as_array().unwrap().len() + 3
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let (_, d) = rig.app.get(&format!("/v1/call/detail?uuid={uuid}")).await;
+    let after = &d["data"];
+    assert_eq!(
+        after["events"].as_array().unwrap().len(),
+        before["events"].as_array().unwrap().len() + 3
+    );
+    assert_eq!(
+        (after["state"].as_str(), after["status"].as_str()),
+        (Some("failed"), Some("busy"))
+    );
+    assert_eq!(after["hangup_cause"], "USER_BUSY");
+    assert_eq!(after["ended_at"], before["ended_at"]);
+}
+
+#[tokio::test]
+async fn a_call_whose_job_never_answers_is_settled_by_the_sweeper() {
+    let app = TestApp::spawn_with(|c| {
+        c.calls.job_timeout_secs = 5;
+        c.calls.sweep_interval_ms = 100;
+    })
+    .await;
+    let uuid = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO calls (uuid, caller, callee, state, node, created_at) VALUES ($1, '1001', '13800138000', 'accepted', '127.0.0.1:1', now() - interval '10 minutes')",
+    )
+    .bind(uuid)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    // The node cannot be asked, so the sweeper fails the call.
+    for _ in 0..400 {
+        let (_, d) = app.get(&format!("/v1/call/detail?uuid={uuid}")).await;
+        if d["data"]["state"] == "failed" {
+            assert_eq!(d["data"]["hangup_cause"], "ORIGINATE_TIMEOUT");
+            assert_eq!(d["data"]["status"], "failed");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the sweeper never settled the call");
+}
