@@ -1,6 +1,7 @@
 //! The business API route table. Every route is annotated for the OpenAPI document, which is
 //! generated from these annotations (`/openapi.json`); every route needs the bearer key.
 
+mod cdrs;
 mod extensions;
 mod gateways;
 mod online;
@@ -27,7 +28,7 @@ use super::extract::BodyLimit;
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "extensions", description = "SIP extensions"), (name = "gateways", description = "Lines (SIP trunks)"))
+    tags((name = "extensions", description = "SIP extensions"), (name = "gateways", description = "Lines (SIP trunks)"), (name = "cdrs", description = "CDRs FreeSWITCH posted"))
 )]
 struct ApiDoc;
 
@@ -58,6 +59,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(gateways::update))
         .routes(routes!(gateways::delete))
         .routes(routes!(online::gateways))
+        .routes(routes!(cdrs::list))
+        .routes(routes!(cdrs::detail))
 }
 
 /// The `/v1` routes with authentication, the body limit and enveloped 404s.
