@@ -2,8 +2,10 @@
 //! fresh database per test.
 
 mod auth_and_envelope;
+mod cdr;
 mod cli;
 mod extensions;
+mod fsapi_access;
 mod gateways;
 mod helpers;
 mod online;

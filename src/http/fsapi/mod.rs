@@ -23,12 +23,18 @@ pub fn router(state: &AppState) -> Router<AppState> {
 }
 
 /// `routes` behind the allow-list and HTTP Basic (loopback only without credentials).
-pub fn with_basic(access: &Access, routes: Router<AppState>) -> Router<AppState> {
+pub fn with_basic<S: Clone + Send + Sync + 'static>(
+    access: &Access,
+    routes: Router<S>,
+) -> Router<S> {
     routes.route_layer(from_fn_with_state(access.clone(), access::require_basic))
 }
 
 /// `routes` behind the allow-list alone, for endpoints that check their own credential.
-pub fn allow_listed(access: &Access, routes: Router<AppState>) -> Router<AppState> {
+pub fn allow_listed<S: Clone + Send + Sync + 'static>(
+    access: &Access,
+    routes: Router<S>,
+) -> Router<S> {
     routes.route_layer(from_fn_with_state(
         access.clone(),
         access::require_allowed_peer,
