@@ -29,7 +29,7 @@ pub fn fs_url_encode(s: &str) -> String {
     const UNSAFE: &[u8] = b"\r\n #%&+:;<=>?@[\\]^`{|}\"";
     let mut out = String::with_capacity(s.len() * 3);
     for &b in s.as_bytes() {
-        if b < 0x20 || b >= 0x7f || UNSAFE.contains(&b) {
+        if !(0x20..0x7f).contains(&b) || UNSAFE.contains(&b) {
             out.push_str(&format!("%{b:02X}"));
         } else {
             out.push(b as char);
