@@ -44,11 +44,32 @@ const COLUMNS: &str = "id, core_uuid, uuid, call_uuid, other_uuid, leg, caller, 
     switch_name, recording_path, format, encoding, parsed, parse_error, late, query_uuid, \
     raw_size, received_at";
 
+/// A CDR row just written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub id: i64,
+    /// The API call it belongs to, once linked.
+    pub call_uuid: Option<Uuid>,
+}
+
 /// Stores a CDR unless one with the same `(core_uuid, uuid)` is there; true when stored.
 /// Once this returns the row is committed: mod_xml_cdr only stops retrying on a 2xx.
 pub async fn insert(pool: &PgPool, c: &Prepared) -> Result<bool, StoreError> {
-    let s = c.summary.as_ref();
     let mut tx = pool.begin().await?;
+    let stored = insert_in(&mut tx, c).await?;
+    tx.commit().await?;
+    Ok(stored.is_some())
+}
+
+/// As `insert`, inside the caller's transaction, so that work caused by a new CDR (a call's
+/// completion, its webhook outbox row) commits with it. None when the CDR was already stored.
+/// A stored copy that could not be parsed is replaced by a parsed one of the same identity
+/// (a truncated post followed by the complete retry).
+pub async fn insert_in(
+    tx: &mut sqlx::PgConnection,
+    c: &Prepared,
+) -> Result<Option<Stored>, StoreError> {
+    let s = c.summary.as_ref();
     // Two legs of one call may arrive at once; serialise on the pair so each sees the other.
     let pair = match s.and_then(|s| s.other_uuid.as_deref()) {
         Some(o) if o < c.uuid.as_str() => o,
@@ -64,7 +85,18 @@ pub async fn insert(pool: &PgPool, c: &Prepared) -> Result<bool, StoreError> {
              recording_path, format, encoding, parsed, parse_error, raw, raw_size, query_uuid, late)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
              $19, $20, $21, $22, $23, $24)
-         ON CONFLICT (core_uuid, uuid) DO NOTHING RETURNING id",
+         ON CONFLICT (core_uuid, uuid) DO UPDATE SET other_uuid = EXCLUDED.other_uuid,
+             leg = EXCLUDED.leg, caller = EXCLUDED.caller, callee = EXCLUDED.callee,
+             gateway = EXCLUDED.gateway, start_time = EXCLUDED.start_time,
+             answer_time = EXCLUDED.answer_time, end_time = EXCLUDED.end_time,
+             duration = EXCLUDED.duration, billsec = EXCLUDED.billsec,
+             hangup_cause = EXCLUDED.hangup_cause, sip_disposition = EXCLUDED.sip_disposition,
+             switch_name = EXCLUDED.switch_name, recording_path = EXCLUDED.recording_path,
+             format = EXCLUDED.format, encoding = EXCLUDED.encoding, parsed = true,
+             parse_error = NULL, raw = EXCLUDED.raw, raw_size = EXCLUDED.raw_size,
+             query_uuid = EXCLUDED.query_uuid, late = EXCLUDED.late, received_at = now()
+           WHERE NOT cdrs.parsed AND EXCLUDED.parsed
+         RETURNING id",
     )
     .bind(&c.core_uuid)
     .bind(&c.uuid)
@@ -93,19 +125,19 @@ pub async fn insert(pool: &PgPool, c: &Prepared) -> Result<bool, StoreError> {
     .fetch_optional(&mut *tx)
     .await?;
     let Some(id) = id else {
-        tx.rollback().await?;
-        return Ok(false);
+        return Ok(None);
     };
-    if s.is_some() {
-        link(&mut tx, id).await?;
-    }
-    tx.commit().await?;
-    Ok(true)
+    let call_uuid = if s.is_some() {
+        link(&mut *tx, id).await?
+    } else {
+        None
+    };
+    Ok(Some(Stored { id, call_uuid }))
 }
 
 /// Links the new row with its other leg, whichever arrived first, and attaches both to the
 /// API call whose A-leg uuid is one of theirs.
-async fn link(tx: &mut sqlx::PgConnection, id: i64) -> Result<(), StoreError> {
+async fn link(tx: &mut sqlx::PgConnection, id: i64) -> Result<Option<Uuid>, StoreError> {
     // A leg that does not name its peer (an unanswered A-leg has no bridge_uuid) learns it
     // from a stored leg that names it (the B-leg's originating_leg_uuid).
     sqlx::query(
@@ -167,7 +199,7 @@ async fn link(tx: &mut sqlx::PgConnection, id: i64) -> Result<(), StoreError> {
         .execute(&mut *tx)
         .await?;
     }
-    Ok(())
+    Ok(call)
 }
 
 /// Filters of `GET /v1/cdr/list`, already checked.

@@ -53,7 +53,7 @@ async fn a_hostile_header_name_makes_a_malformed_cdr_that_is_kept_raw() {
 }
 
 #[tokio::test]
-async fn a_truncated_cdr_is_kept_under_the_query_uuid() {
+async fn a_truncated_cdr_is_kept_under_the_query_uuid_until_the_complete_one_comes() {
     // R4: the body stops inside the variables, before the uuid.
     let app = TestApp::spawn().await;
     let doc = fixture(A_LEG);
@@ -70,6 +70,23 @@ async fn a_truncated_cdr_is_kept_under_the_query_uuid() {
         "{got}"
     );
     assert_eq!(got["raw"], cut);
+    // The complete CDR of the same leg replaces the broken copy rather than being dropped
+    // as a repost; a broken copy never replaces a good one.
+    assert_eq!(
+        post_cdr(&app, &q, "text/xml", doc.clone()).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        post_cdr(&app, &q, "text/xml", cut.to_string()).await,
+        StatusCode::OK
+    );
+    let got = detail(&app, A_UUID).await;
+    assert_eq!(
+        (got["parsed"].as_bool(), got["billsec"].as_i64()),
+        (Some(true), Some(11))
+    );
+    assert_eq!(got["parse_error"], serde_json::Value::Null);
+    assert_eq!(app.count("cdrs").await, 1);
 }
 
 #[tokio::test]
