@@ -247,3 +247,27 @@ async fn database_unavailable_answers_503_so_freeswitch_retries() {
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(res.headers().contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn libcurl_style_expect_100_continue_gets_its_interim_answer() {
+    // R15: libcurl sends `Expect: 100-continue` on posts over 1 KiB (mod_xml_cdr's default)
+    // and waits for `100 Continue` before the body.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let body = form(&fixture(A_LEG));
+    let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /fsapi/cdr?uuid=a_{A_UUID} HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\n\
+         Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut interim = [0u8; 25];
+    s.read_exact(&mut interim).await.unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(body.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(detail(&app, A_UUID).await["parsed"], true);
+}
