@@ -110,21 +110,21 @@ pub fn prepare_decoded(
             partial: Box::default(),
         }),
     };
-    let (summary, parse_error, partial) = match parsed.map(|raw| raw.summarize()) {
-        Ok(Ok(s)) => (Some(s), None, None),
-        Ok(Err(f)) | Err(f) => (None, Some(f.reason), Some(f.partial)),
-    };
-    let (core_uuid, uuid) = match (&summary, &partial) {
-        (Some(s), _) => (s.core_uuid.clone(), s.uuid.clone()),
-        (None, Some(p)) => {
-            let core = p.core_uuid().unwrap_or_default();
-            let uuid = p
+    let (summary, parse_error, core_uuid, uuid) = match parsed.map(RawCdr::summarize) {
+        Ok(Ok(s)) => {
+            let (core, uuid) = (s.core_uuid.clone(), s.uuid.clone());
+            (Some(s), None, core, uuid)
+        }
+        // Identify what cannot be summarised by what was read, the query, or the bytes.
+        Ok(Err(f)) | Err(f) => {
+            let core = f.partial.core_uuid().unwrap_or_default();
+            let uuid = f
+                .partial
                 .uuid()
                 .or_else(|| query_uuid.clone())
                 .unwrap_or_else(|| digest_uuid(&decoded.document));
-            (core, uuid)
+            (None, Some(f.reason), core, uuid)
         }
-        (None, None) => unreachable!("a failed parse has a partial read"),
     };
     Ok(Prepared {
         core_uuid,
