@@ -7,8 +7,10 @@
 //! bytes and then spool them. Only a body over the size cap (413), a DOCTYPE (400) and an
 //! unavailable database (503, so FreeSWITCH retries) are refused.
 
+use std::net::SocketAddr;
+
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
@@ -34,6 +36,11 @@ fn query_uuid(req: &Request) -> Option<String> {
 
 async fn ingest(State(s): State<AppState>, req: Request) -> Result<Response, FsapiError> {
     let limit = s.config.fsapi.cdr_max_bytes;
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
     let query_uuid = query_uuid(&req);
     let content_type = req
         .headers()
@@ -46,13 +53,13 @@ async fn ingest(State(s): State<AppState>, req: Request) -> Result<Response, Fsa
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large(limit, declared));
+        return Err(too_large(&peer, limit, declared));
     }
     let body = axum::body::to_bytes(req.into_body(), limit)
         .await
         .map_err(|e| {
             if e.into_inner().downcast_ref::<LengthLimitError>().is_some() {
-                too_large(limit, None)
+                too_large(&peer, limit, None)
             } else {
                 FsapiError::BadRequest("the CDR body could not be read".into())
             }
@@ -64,7 +71,7 @@ async fn ingest(State(s): State<AppState>, req: Request) -> Result<Response, Fsa
     .await
     .map_err(|_| FsapiError::Internal)?
     .map_err(|refused| {
-        tracing::warn!(reason = %refused, "CDR refused");
+        tracing::warn!(%peer, reason = %refused, "CDR refused");
         FsapiError::BadRequest(refused.to_string())
     })?;
     prepared.log_findings();
@@ -80,8 +87,9 @@ async fn ingest(State(s): State<AppState>, req: Request) -> Result<Response, Fsa
     Ok((StatusCode::OK, "OK\n").into_response())
 }
 
-fn too_large(limit: usize, declared: Option<u64>) -> FsapiError {
+fn too_large(peer: &str, limit: usize, declared: Option<u64>) -> FsapiError {
     tracing::warn!(
+        %peer,
         limit,
         declared,
         "CDR refused: larger than fsapi.cdr_max_bytes; FreeSWITCH will keep it in its err-log-dir"
