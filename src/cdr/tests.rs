@@ -100,3 +100,16 @@ fn json_values_with_encode_values_are_decoded_and_b_legs_recognised() {
     assert_eq!(s.gateway.as_deref(), Some("gw-1"));
     assert_eq!(s.billsec, Some(7));
 }
+
+#[test]
+fn loopback_legs_link_through_other_loopback_leg_uuid() {
+    let doc = DOC
+        .replace(
+            "<bridge_uuid>leg-b</bridge_uuid>",
+            "<other_loopback_leg_uuid>loop-b</other_loopback_leg_uuid>",
+        )
+        .replace("<sip_gateway_name>gw1</sip_gateway_name>", "");
+    let s = xml(&doc).summary.unwrap();
+    assert_eq!(s.other_uuid.as_deref(), Some("loop-b"));
+    assert_eq!(s.gateway, None);
+}
