@@ -164,12 +164,25 @@ pub struct ApiConfig {
     pub keys: Vec<Secret>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FsapiConfig {
     pub user: Option<String>,
     pub password: Option<Secret>,
     pub allow: Vec<String>,
+    /// Largest CDR post accepted on `/fsapi/cdr`, in bytes; larger posts get 413.
+    pub cdr_max_bytes: usize,
+}
+
+impl Default for FsapiConfig {
+    fn default() -> Self {
+        FsapiConfig {
+            user: None,
+            password: None,
+            allow: Vec::new(),
+            cdr_max_bytes: 10 * 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -422,6 +435,9 @@ impl Config {
         for c in &self.fsapi.allow {
             c.parse::<Cidr>()
                 .map_err(|e| bad("fsapi.allow (CALLPLANE_FSAPI_ALLOW)", format!("'{c}': {e}")))?;
+        }
+        if self.fsapi.cdr_max_bytes < 1024 {
+            return Err(bad("fsapi.cdr_max_bytes", "must be at least 1024"));
         }
         if self.esl.nodes.is_empty() {
             return Err(bad(

@@ -8,17 +8,21 @@
 //! - `esl`: Event Socket client: wire format, connection task + handle, node supervisor.
 //! - `domain`: pure types and validation rules (extensions, gateways, provinces).
 //! - `fsxml`: FreeSWITCH XML documents and all their escaping.
+//! - `cdr`: CDR documents (mod_xml_cdr XML, mod_json_cdr JSON) decoded and summarised, pure.
+//! - `import`: the `import-cdrs` subcommand (FreeSWITCH's err-log-dir into the database).
 //! - `metrics`: Prometheus registry.
 //! - `net`: CIDR allow-lists.
 
 pub mod app;
 pub mod calls;
+pub mod cdr;
 pub mod config;
 pub mod domain;
 pub mod esl;
 pub mod fsstatus;
 pub mod fsxml;
 pub mod http;
+pub mod import;
 pub mod metrics;
 pub mod net;
 pub mod numbers;

@@ -41,6 +41,14 @@ enum Command {
     Migrate,
     /// Print the effective configuration as TOML, with secrets redacted, and exit.
     PrintConfig,
+    /// Load the CDR files FreeSWITCH kept in its err-log-dir (`[a_]<uuid>.cdr.xml`,
+    /// `.cdr.json`) while callplane was unreachable. Safe to run again: a CDR already stored is
+    /// skipped. Prints progress and a summary (imported, already present, unreadable).
+    ImportCdrs {
+        /// The err-log-dir of mod_xml_cdr or mod_json_cdr.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -71,6 +79,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve { no_migrate } => serve(config, no_migrate).await,
             Command::Migrate => prepare_database(&config, true).await.map(|_| ()),
+            Command::ImportCdrs { dir } => import_cdrs(&config, &dir).await,
             Command::PrintConfig => unreachable!(),
         }
     });
@@ -102,6 +111,13 @@ async fn prepare_database(config: &Config, migrate: bool) -> anyhow::Result<sqlx
         tracing::info!(database = %shown, "database connected (migrations skipped: --no-migrate)");
     }
     Ok(pool)
+}
+
+async fn import_cdrs(config: &Config, dir: &std::path::Path) -> anyhow::Result<()> {
+    let pool = prepare_database(config, true).await?;
+    let summary = callplane::import::import_cdrs(&pool, dir, &mut std::io::stderr()).await?;
+    eprintln!("import-cdrs: {summary}");
+    Ok(())
 }
 
 async fn serve(config: Config, no_migrate: bool) -> anyhow::Result<()> {

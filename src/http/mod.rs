@@ -1,11 +1,12 @@
 //! The HTTP surfaces: `/v1` (business API), the operational endpoints (`/healthz`, `/readyz`,
-//! `/metrics`, `/openapi.json`), and later `/fsapi`. One route table per surface; handlers are
-//! thin and call into `store` and `domain`.
+//! `/metrics`, `/openapi.json`), and `/fsapi` (what FreeSWITCH calls). One route table per
+//! surface; handlers are thin and call into `store` and `domain`.
 
 pub mod auth;
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod fsapi;
 mod observe;
 mod ops;
 pub mod v1;
@@ -38,6 +39,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(v1::router(&state))
+        .merge(fsapi::router(&state))
         .merge(ops::router())
         .method_not_allowed_fallback(v1::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -2,6 +2,7 @@
 //! This module also owns connecting, creating the database and running the embedded migrations.
 
 pub mod calls;
+pub mod cdrs;
 pub mod extensions;
 pub mod gateways;
 pub mod settings;

@@ -3,8 +3,10 @@
 
 mod auth_and_envelope;
 mod calls;
+mod cdr;
 mod cli;
 mod extensions;
+mod fsapi_access;
 mod gateways;
 mod helpers;
 mod online;

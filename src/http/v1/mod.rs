@@ -2,6 +2,7 @@
 //! generated from these annotations (`/openapi.json`); every route needs the bearer key.
 
 mod calls;
+mod cdrs;
 mod extensions;
 mod gateways;
 mod online;
@@ -28,7 +29,7 @@ use super::extract::BodyLimit;
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "calls", description = "Click-to-call and call records"), (name = "extensions", description = "SIP extensions"), (name = "gateways", description = "Lines (SIP trunks)"))
+    tags((name = "calls", description = "Click-to-call and call records"), (name = "cdrs", description = "CDRs FreeSWITCH posted"), (name = "extensions", description = "SIP extensions"), (name = "gateways", description = "Lines (SIP trunks)"))
 )]
 struct ApiDoc;
 
@@ -62,6 +63,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(gateways::update))
         .routes(routes!(gateways::delete))
         .routes(routes!(online::gateways))
+        .routes(routes!(cdrs::list))
+        .routes(routes!(cdrs::detail))
 }
 
 /// The `/v1` routes with authentication, the body limit and enveloped 404s.
