@@ -8,11 +8,15 @@
 //! - `esl`: Event Socket client: wire format, connection task + handle, node supervisor.
 //! - `domain`: pure types and validation rules (extensions, gateways, provinces).
 //! - `fsxml`: FreeSWITCH XML documents and all their escaping.
+//! - `directory`, `dialplan`: what FreeSWITCH's directory and dialplan lookups are answered
+//!   with (which extension, which route), for `/fsapi/xml_curl`.
 //! - `metrics`: Prometheus registry.
 //! - `net`: CIDR allow-lists.
 
 pub mod app;
 pub mod config;
+pub mod dialplan;
+pub mod directory;
 pub mod domain;
 pub mod esl;
 pub mod fsstatus;

@@ -6,6 +6,11 @@ pub mod auth;
 pub mod envelope;
 pub mod error;
 pub mod extract;
+/// `/fsapi`: what FreeSWITCH calls. (Declared inline until the surface's own module, with its
+/// access layers, lands; that module then declares `xml_curl`.)
+pub mod fsapi {
+    pub mod xml_curl;
+}
 mod observe;
 mod ops;
 pub mod v1;
@@ -37,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(v1::router(&state))
         .merge(ops::router())
+        .merge(fsapi::xml_curl::routes())
         .method_not_allowed_fallback(v1::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
