@@ -8,3 +8,6 @@ mod gateways;
 mod helpers;
 mod online;
 mod ops;
+mod xml_curl;
+mod xml_curl_dialplan;
+mod xml_curl_hostile;

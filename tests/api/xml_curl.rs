@@ -1,0 +1,405 @@
+//! `POST /fsapi/xml_curl`, directory side: the recorded mod_xml_curl request bodies
+//! (tests/fixtures/xml_curl) and the hostile rows of the threat list, answered by the real app.
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+/// One XML element with its attributes (unescaped) and child elements.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub children: Vec<Node>,
+}
+
+impl Node {
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every element named `name` below this one, in document order.
+    pub fn all(&self, name: &str) -> Vec<&Node> {
+        let mut found = Vec::new();
+        for c in &self.children {
+            if c.name == name {
+                found.push(c);
+            }
+            found.extend(c.all(name));
+        }
+        found
+    }
+
+    /// The `value` of the `param`/`variable` element called `key`.
+    pub fn named(&self, element: &str, key: &str) -> Option<String> {
+        self.all(element)
+            .into_iter()
+            .find(|n| n.attr("name") == Some(key))
+            .and_then(|n| n.attr("value").map(str::to_string))
+    }
+}
+
+fn node(e: &BytesStart<'_>) -> Node {
+    let attrs = e
+        .attributes()
+        .map(|a| {
+            let a = a.expect("well-formed attribute");
+            let v = a
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .expect("attribute value unescapes");
+            (a.key.0.to_string(), v.into_owned())
+        })
+        .collect();
+    Node {
+        name: e.name().0.to_string(),
+        attrs,
+        children: Vec::new(),
+    }
+}
+
+/// Parses a document with a strict parser: it must be well-formed, with one root element.
+pub fn parse(xml: &str) -> Node {
+    let mut reader = Reader::from_str(xml);
+    let mut stack: Vec<Node> = Vec::new();
+    let mut root = None;
+    loop {
+        match reader.read_event().unwrap_or_else(|e| panic!("{e}: {xml}")) {
+            Event::Start(e) => stack.push(node(&e)),
+            Event::Empty(e) => {
+                let n = node(&e);
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(n),
+                    None => root = Some(n),
+                }
+            }
+            Event::End(_) => {
+                let n = stack.pop().expect("balanced");
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(n),
+                    None => root = Some(n),
+                }
+            }
+            Event::Decl(_) | Event::PI(_) => panic!("no <?...?> in answers: {xml}"),
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    let root = root.expect("a root element");
+    assert_eq!(root.name, "document");
+    assert_eq!(root.attr("type"), Some("freeswitch/xml"));
+    root
+}
+
+/// What FreeSWITCH's pre-processor (switch_xml.c `preprocess`) would do to the raw text, line
+/// by line: fails on anything it would execute, expand or drop.
+pub fn assert_preprocessor_inert(xml: &str) {
+    for line in xml.lines() {
+        let lower = line.to_ascii_lowercase();
+        assert!(!line.contains("$${"), "expands $${{...}}: {line}");
+        assert!(!lower.contains("x-pre-process"), "runs or drops: {line}");
+        assert!(!line.contains("<!--#"), "runs: {line}");
+        assert!(!line.contains("<?"), "dropped line: {line}");
+        assert!(
+            !line.contains("<include>") && !line.contains("</include>"),
+            "dropped line: {line}"
+        );
+    }
+}
+
+pub fn is_not_found(doc: &Node) -> bool {
+    doc.all("section")
+        .iter()
+        .any(|s| s.attr("name") == Some("result"))
+        && doc.all("result").first().and_then(|r| r.attr("status")) == Some("not found")
+}
+
+pub fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/xml_curl/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A fixture as the form bodies mod_xml_curl posts: raw bodies as they are, the documented
+/// parameter dumps (`[k] => v`, `["k"]=> "v"`, `k : v`, `k :::: v`) re-encoded.
+pub fn fixture_bodies(name: &str) -> Vec<String> {
+    let text = fixture(name);
+    let encode = |pairs: Vec<(String, String)>| {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    };
+    let split = |sep: &str, strip: &[char]| -> String {
+        encode(
+            text.lines()
+                .filter_map(|l| l.split_once(sep))
+                .map(|(k, v)| {
+                    let k = k.trim().trim_matches(strip).to_string();
+                    (k, v.trim().trim_matches('"').to_string())
+                })
+                .collect(),
+        )
+    };
+    if name.contains("print_r") {
+        vec![split("] => ", &['[', ']'])]
+    } else if name.contains("var_dump") {
+        vec![split("]=> ", &['[', ']', '"'])]
+    } else if name.contains("quad_colon") {
+        vec![split(" :::: ", &[])]
+    } else if name.contains("colon_dump") {
+        vec![split(" : ", &[])]
+    } else if name.contains("one_per_line") {
+        text.lines().map(str::to_string).collect()
+    } else if name.contains("headers_and_body") {
+        let body = text.split("BODY:").nth(1).expect("a BODY: part");
+        vec![body.trim().to_string()]
+    } else {
+        vec![text.lines().map(str::trim).collect::<String>()]
+    }
+}
+
+/// Posts a raw form body; answers the status, content type and text.
+pub async fn post_body(app: &TestApp, body: impl Into<String>) -> (StatusCode, String, String) {
+    let res = app
+        .client
+        .post(app.url("/fsapi/xml_curl"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("user-agent", "freeswitch-xml/1.0")
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let ctype = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, ctype, res.text().await.unwrap())
+}
+
+/// Posts a body, checks the envelope every answer must have, and parses it.
+pub async fn ask(app: &TestApp, body: impl Into<String>) -> Node {
+    let (status, ctype, text) = post_body(app, body).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(ctype.starts_with("text/xml"), "{ctype}");
+    assert_preprocessor_inert(&text);
+    parse(&text)
+}
+
+pub async fn create_extension(app: &TestApp, body: serde_json::Value) {
+    let (status, v) = app.post("/v1/extension/create", body).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+}
+
+fn md5_hex(s: &str) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The user element of a directory answer, after checking the domain and user ids.
+fn user_of<'a>(doc: &'a Node, domain: &str, id: &str) -> &'a Node {
+    assert!(!is_not_found(doc), "expected a user: {doc:?}");
+    let domains = doc.all("domain");
+    assert_eq!(domains.len(), 1);
+    assert_eq!(domains[0].attr("name"), Some(domain));
+    let users = doc.all("user");
+    assert_eq!(users.len(), 1, "one user per answer");
+    assert_eq!(users[0].attr("id"), Some(id));
+    assert_eq!(users[0].attr("cacheable"), None);
+    users[0]
+}
+
+#[tokio::test]
+async fn sip_auth_fixtures_get_the_user_with_an_a1_hash_and_no_password() {
+    let app = TestApp::spawn().await;
+    create_extension(
+        &app,
+        json!({"extension": "1000", "password": "s3cret-1000", "display_name": "坐席 1000"}),
+    )
+    .await;
+    create_extension(&app, json!({"extension": "1004", "password": "pw-1004"})).await;
+    let cases = [
+        (
+            "bob1118_2021_directory_sip_auth_REGISTER_body.txt",
+            "1000",
+            "10.10.10.25",
+            "s3cret-1000",
+        ),
+        (
+            "bob1118_2021_directory_sip_auth_INVITE_body.txt",
+            "1000",
+            "10.10.10.25",
+            "s3cret-1000",
+        ),
+        (
+            "bob1118_2021_directory_sip_auth_SUBSCRIBE_body.txt",
+            "1000",
+            "10.10.10.25",
+            "s3cret-1000",
+        ),
+        (
+            "fsdocs_2009_directory_sip_auth_request_php_print_r.txt",
+            "1004",
+            "domain1.awesomevoipdomain.faketld",
+            "pw-1004",
+        ),
+    ];
+    for (name, id, domain, password) in cases {
+        let doc = ask(&app, fixture_bodies(name).remove(0)).await;
+        let user = user_of(&doc, domain, id);
+        assert_eq!(
+            user.named("param", "a1-hash").as_deref(),
+            Some(md5_hex(&format!("{id}:{domain}:{password}")).as_str()),
+            "{name}"
+        );
+        assert_eq!(user.named("param", "password"), None, "{name}");
+        let dial = user.named("param", "dial-string").unwrap();
+        assert!(
+            dial.contains("${sofia_contact(*/${dialed_user}@${dialed_domain})}"),
+            "{dial}"
+        );
+        assert_eq!(
+            user.named("variable", "user_context").as_deref(),
+            Some("default")
+        );
+        assert_eq!(
+            user.named("variable", "effective_caller_id_number")
+                .as_deref(),
+            Some(id)
+        );
+    }
+    let doc = ask(&app, fixture_bodies(cases[0].0).remove(0)).await;
+    assert_eq!(
+        user_of(&doc, "10.10.10.25", "1000")
+            .named("variable", "effective_caller_id_name")
+            .as_deref(),
+        Some("坐席 1000")
+    );
+}
+
+#[tokio::test]
+async fn unknown_disabled_and_passwordless_extensions_are_not_found() {
+    let app = TestApp::spawn().await;
+    let register = fixture_bodies("bob1118_2021_directory_sip_auth_REGISTER_body.txt").remove(0);
+    assert!(
+        is_not_found(&ask(&app, register.clone()).await),
+        "no such user"
+    );
+    create_extension(
+        &app,
+        json!({"extension": "1000", "password": "pw-1000", "enabled": false}),
+    )
+    .await;
+    assert!(is_not_found(&ask(&app, register.clone()).await), "disabled");
+    create_extension(&app, json!({"extension": "1001"})).await;
+    let no_password = register.replace("user=1000", "user=1001");
+    assert!(is_not_found(&ask(&app, no_password).await), "no password");
+}
+
+#[tokio::test]
+async fn message_count_user_call_and_reverse_auth_get_the_user() {
+    let app = TestApp::spawn().await;
+    for (ext, domain) in [("1000", ""), ("1004", ""), ("walker", "domain-name")] {
+        create_extension(
+            &app,
+            json!({"extension": ext, "domain": domain, "password": "pw-x1"}),
+        )
+        .await;
+    }
+    let doc = ask(
+        &app,
+        fixture_bodies("bob1118_2021_directory_action_message_count_body.txt").remove(0),
+    )
+    .await;
+    user_of(&doc, "10.10.10.25", "1000");
+    let doc = ask(
+        &app,
+        fixture_bodies("fsdocs_2009_directory_action_message_count_request_php_print_r.txt")
+            .remove(0),
+    )
+    .await;
+    user_of(&doc, "domain1.awesomevoipdomain.faketld", "1004");
+    let user_call = fixture_bodies("bob1118_2021_directory_sip_auth_REGISTER_body.txt")
+        .remove(0)
+        .replace("action=sip_auth", "action=user_call");
+    let doc = ask(&app, user_call).await;
+    let user = user_of(&doc, "10.10.10.25", "1000");
+    assert!(user.named("param", "dial-string").is_some());
+    assert_eq!(user.named("param", "reverse-auth-pass"), None);
+    // Only reverse-auth-lookup carries the credentials FreeSWITCH answers a phone's challenge with.
+    let doc = ask(
+        &app,
+        fixture_bodies(
+            "fsdocs_directory_action_reverse_auth_lookup_request_php_var_dump_fragment.txt",
+        )
+        .remove(0),
+    )
+    .await;
+    let user = user_of(&doc, "domain-name", "walker");
+    assert_eq!(
+        user.named("param", "reverse-auth-user").as_deref(),
+        Some("walker")
+    );
+    assert_eq!(
+        user.named("param", "reverse-auth-pass").as_deref(),
+        Some("pw-x1")
+    );
+    let group_call = "section=directory&tag_name=domain&key_name=name&key_value=10.10.10.25\
+                      &action=group_call&group_name=sales&domain=10.10.10.25";
+    assert!(
+        is_not_found(&ask(&app, group_call).await),
+        "no groups are kept"
+    );
+}
+
+#[tokio::test]
+async fn every_lookup_callplane_does_not_serve_is_not_found() {
+    let app = TestApp::spawn().await;
+    create_extension(&app, json!({"extension": "1000", "password": "pw-1000"})).await;
+    let mut bodies = Vec::new();
+    for name in [
+        "bob1118_2021_directory_purpose_gateways_profile_external_body.txt",
+        "bob1118_2021_directory_purpose_gateways_profile_internal_body.txt",
+        "bob1118_2021_directory_purpose_network_list_body.txt",
+        "bob1118_2022_boot_sequence_request_bodies_one_per_line.txt",
+        "bob1118_2022_configuration_conference_conf_request_body_event_command.txt",
+        "bob1118_2022_configuration_odbc_cdr_conf_request_body_minimal.txt",
+        "bob1118_2022_configuration_sofia_conf_request_body.txt",
+        "bob1118_xml_curl_http_request_headers_and_body_example.txt",
+        "fsdocs_2009_directory_purpose_gateways_request_php_print_r.txt",
+        "fsdocs_2012_directory_purpose_gateways_request_params_colon_dump.txt",
+        "fsdocs_2012_directory_purpose_network_list_request_params_colon_dump.txt",
+        "fsdocs_directory_purpose_network_list_request_php_print_r.txt",
+        "fsdocs_configuration_request_query_string_sofia_conf.txt",
+    ] {
+        bodies.extend(fixture_bodies(name));
+    }
+    assert!(bodies.len() >= 40, "{}", bodies.len());
+    bodies.extend(
+        [
+            "",
+            "section=languages&tag_name=language&key_name=name&key_value=en",
+            "section=phrases",
+            "section=directory&tag_name=nonsense&user=1000",
+            "section=chatplan&user=1000&domain=x",
+            "%%%&&&===",
+            "section=directory&action=sip_auth&user=1000&domain=10.10.10.25&purpose=gateways",
+        ]
+        .map(String::from),
+    );
+    for body in bodies {
+        let doc = ask(&app, body.clone()).await;
+        assert!(is_not_found(&doc), "{body}");
+    }
+}
