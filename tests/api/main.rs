@@ -4,6 +4,7 @@
 mod auth_and_envelope;
 mod cli;
 mod extensions;
+mod freeswitch_conf;
 mod gateways;
 mod helpers;
 mod online;

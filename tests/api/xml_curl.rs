@@ -403,3 +403,95 @@ async fn every_lookup_callplane_does_not_serve_is_not_found() {
         assert!(is_not_found(&doc), "{body}");
     }
 }
+
+fn sip_auth(user: &str, domain: &str, realm: &str) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("hostname", "fs1"),
+            ("section", "directory"),
+            ("tag_name", "domain"),
+            ("key_name", "name"),
+            ("key_value", domain),
+            ("Event-Name", "REQUEST_PARAMS"),
+            ("action", "sip_auth"),
+            ("sip_auth_username", user),
+            ("sip_auth_realm", realm),
+            ("key", "id"),
+            ("user", user),
+            ("domain", domain),
+        ])
+        .finish()
+}
+
+#[tokio::test]
+async fn a_configured_domain_limits_where_extensions_without_one_answer() {
+    let app = TestApp::spawn_with(|c| c.domain = "pbx.example".into()).await;
+    create_extension(&app, json!({"extension": "1000", "password": "pw-1000"})).await;
+    create_extension(
+        &app,
+        json!({"extension": "2000", "domain": "other.example", "password": "pw-2000"}),
+    )
+    .await;
+    let doc = ask(&app, sip_auth("1000", "pbx.example", "pbx.example")).await;
+    user_of(&doc, "pbx.example", "1000");
+    // SIP domains compare case-insensitively; the answer names the domain as asked.
+    let doc = ask(&app, sip_auth("1000", "PBX.example", "PBX.example")).await;
+    user_of(&doc, "PBX.example", "1000");
+    for (user, domain) in [
+        ("1000", "10.10.10.25"),
+        ("2000", "pbx.example"),
+        ("1000", "other.example"),
+    ] {
+        let doc = ask(&app, sip_auth(user, domain, domain)).await;
+        assert!(is_not_found(&doc), "{user}@{domain}");
+    }
+    let doc = ask(&app, sip_auth("2000", "other.example", "other.example")).await;
+    user_of(&doc, "other.example", "2000");
+}
+
+#[tokio::test]
+async fn with_any_domain_only_extensions_without_one_follow_the_request() {
+    let app = TestApp::spawn().await;
+    create_extension(&app, json!({"extension": "1000", "password": "pw-1000"})).await;
+    create_extension(
+        &app,
+        json!({"extension": "2000", "domain": "other.example", "password": "pw-2000"}),
+    )
+    .await;
+    for domain in ["10.10.10.25", "a.example", "other.example"] {
+        let doc = ask(&app, sip_auth("1000", domain, domain)).await;
+        user_of(&doc, domain, "1000");
+    }
+    let doc = ask(&app, sip_auth("2000", "a.example", "a.example")).await;
+    assert!(is_not_found(&doc));
+    // Both a default-domain 1000 and a 1000@other.example: the exact domain wins.
+    create_extension(
+        &app,
+        json!({"extension": "1000", "domain": "other.example", "password": "pw-other"}),
+    )
+    .await;
+    let doc = ask(&app, sip_auth("1000", "other.example", "other.example")).await;
+    let user = user_of(&doc, "other.example", "1000");
+    assert_eq!(
+        user.named("param", "a1-hash").unwrap(),
+        md5_hex("1000:other.example:pw-other")
+    );
+}
+
+#[tokio::test]
+async fn the_a1_hash_uses_the_digest_realm_the_phone_answered() {
+    let app = TestApp::spawn().await;
+    create_extension(&app, json!({"extension": "1000", "password": "pw-1000"})).await;
+    let doc = ask(&app, sip_auth("1000", "10.10.10.25", "sip.example")).await;
+    let user = user_of(&doc, "10.10.10.25", "1000");
+    assert_eq!(
+        user.named("param", "a1-hash").unwrap(),
+        md5_hex("1000:sip.example:pw-1000")
+    );
+    let doc = ask(&app, sip_auth("1000", "10.10.10.25", "not a realm")).await;
+    let user = user_of(&doc, "10.10.10.25", "1000");
+    assert_eq!(
+        user.named("param", "a1-hash").unwrap(),
+        md5_hex("1000:10.10.10.25:pw-1000")
+    );
+}
