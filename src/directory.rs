@@ -11,6 +11,11 @@
 //!   one stored without a domain matches the configured `domain`, or any domain when it is `*`.
 //! - The user and domain must look like an extension number and a host before any query runs:
 //!   SQL-ish text, NULs, 10 KB names and look-alike Unicode digits are "not found" at once.
+//! - While the database is unreachable, users found before are answered from a last-known-good
+//!   [`DirectoryCache`], so registered phones keep re-registering through a short outage.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use md5::{Digest, Md5};
 use sqlx::PgPool;
@@ -64,6 +69,59 @@ pub async fn find_user(
     let matches_default = default_domain_matches(config_domain, domain);
     let row = extensions::find_for_domain(pool, user, domain, matches_default).await?;
     Ok(row.filter(|r| r.enabled && r.password.as_deref().is_some_and(|p| !p.is_empty())))
+}
+
+/// Last-known-good answers of [`find_user`], by (user, lower-cased domain). A lookup that
+/// finds nothing removes the entry (so a disabled or deleted extension stops being served as
+/// soon as the database says so); only database errors are answered from it. Bounded: past
+/// `capacity` entries new users are not remembered.
+#[derive(Debug)]
+pub struct DirectoryCache {
+    entries: Mutex<HashMap<(String, String), ExtensionRow>>,
+    capacity: usize,
+}
+
+impl DirectoryCache {
+    pub fn new(capacity: usize) -> Self {
+        DirectoryCache {
+            entries: Mutex::new(HashMap::new()),
+            capacity,
+        }
+    }
+
+    fn key(user: &str, domain: &str) -> (String, String) {
+        (user.to_string(), domain.to_ascii_lowercase())
+    }
+
+    /// [`find_user`], remembering what it finds and falling back to the remembered answer
+    /// when the database fails. The error is still returned when nothing was remembered.
+    pub async fn find_user(
+        &self,
+        pool: &PgPool,
+        config_domain: &str,
+        user: &str,
+        domain: &str,
+    ) -> Result<Option<ExtensionRow>, StoreError> {
+        let found = find_user(pool, config_domain, user, domain).await;
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match &found {
+            Ok(Some(row)) => {
+                if entries.len() < self.capacity || entries.contains_key(&Self::key(user, domain)) {
+                    entries.insert(Self::key(user, domain), row.clone());
+                }
+            }
+            Ok(None) => {
+                entries.remove(&Self::key(user, domain));
+            }
+            Err(e) => {
+                if let Some(row) = entries.get(&Self::key(user, domain)) {
+                    tracing::warn!(error = %e, "directory lookup failed; answering the last known user");
+                    return Ok(Some(row.clone()));
+                }
+            }
+        }
+        found
+    }
 }
 
 /// The realm to hash with: the digest realm the phone answered (`sip_auth_realm`) when it is a

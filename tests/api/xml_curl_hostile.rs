@@ -1,5 +1,6 @@
 //! `POST /fsapi/xml_curl` under hostile input: odd requests (X2, X4, X11), stored values that
-//! carry markup (X5, X7), answer size (X8) and a database outage (X10).
+//! carry markup (X5, X7), answer size (X8) and a database outage (X10: last-known-good users
+//! for the directory, a 503 for calls).
 
 use std::time::{Duration, Instant};
 
@@ -145,11 +146,24 @@ async fn unknown_sections_are_answered_quickly() {
 }
 
 #[tokio::test]
-async fn with_the_database_down_the_directory_is_not_found_and_calls_get_a_503() {
+async fn with_the_database_down_known_users_are_served_and_calls_get_a_503() {
     let app = TestApp::spawn().await;
-    create_extension(&app, json!({"extension": "1001", "password": "pw-1001"})).await;
+    for ext in ["1001", "1002"] {
+        create_extension(&app, json!({"extension": ext, "password": "pw-12345"})).await;
+    }
+    let before = ask(&app, register_for("1001")).await;
+    assert!(!is_not_found(&before));
     app.pool.close().await;
-    assert!(is_not_found(&ask(&app, register_for("1001")).await));
+    // Last known good: the user answered before, exactly as before.
+    let during = ask(&app, register_for("1001")).await;
+    assert_eq!(
+        during.all("user")[0].named("param", "a1-hash"),
+        before.all("user")[0].named("param", "a1-hash")
+    );
+    assert!(
+        is_not_found(&ask(&app, register_for("1002")).await),
+        "never looked up"
+    );
     let conf = fixture_bodies("bob1118_2022_configuration_sofia_conf_request_body.txt").remove(0);
     assert!(is_not_found(&ask(&app, conf).await), "no database needed");
     let call = crate::xml_curl_dialplan::call_from("1000", "1001", "default");
@@ -162,4 +176,21 @@ async fn with_the_database_down_the_directory_is_not_found_and_calls_get_a_503()
     assert_eq!(action.len(), 1);
     assert_eq!(action[0].attr("application"), Some("hangup"));
     assert_eq!(action[0].attr("data"), Some("NORMAL_TEMPORARY_FAILURE"));
+}
+
+#[tokio::test]
+async fn a_disabled_extension_is_not_served_from_the_outage_cache() {
+    let app = TestApp::spawn().await;
+    create_extension(&app, json!({"extension": "1001", "password": "pw-12345"})).await;
+    assert!(!is_not_found(&ask(&app, register_for("1001")).await));
+    let (status, v) = app
+        .post(
+            "/v1/extension/update",
+            json!({"extension": "1001", "enabled": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert!(is_not_found(&ask(&app, register_for("1001")).await));
+    app.pool.close().await;
+    assert!(is_not_found(&ask(&app, register_for("1001")).await));
 }

@@ -13,22 +13,31 @@
 //! (`CURLOPT_FOLLOWLOCATION`) and would turn the POST into a GET. Access control (HTTP Basic,
 //! loopback, allow-list) wraps this router in the `/fsapi` surface.
 
-use axum::Router;
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::{Extension, Router};
 
 use crate::dialplan::{self, CallRequest, RejectReason, Route};
-use crate::directory::{self, EXTENSION_CONTEXT, USER_ACTIONS};
+use crate::directory::{self, DirectoryCache, EXTENSION_CONTEXT, USER_ACTIONS};
 use crate::domain::text::check_token;
 use crate::fsxml::{self, dialplan::DialplanAction, directory::DirectoryUser};
 use crate::http::AppState;
 
-/// The mod_xml_curl route, to be mounted by the `/fsapi` surface.
+/// Directory users remembered for a database outage (see `directory::DirectoryCache`).
+const DIRECTORY_CACHE_USERS: usize = 50_000;
+
+/// The mod_xml_curl route, to be mounted by the `/fsapi` surface. The route owns its
+/// last-known-good directory cache.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/fsapi/xml_curl", post(xml_curl))
+    let cache = Arc::new(DirectoryCache::new(DIRECTORY_CACHE_USERS));
+    Router::new()
+        .route("/fsapi/xml_curl", post(xml_curl))
+        .layer(Extension(cache))
 }
 
 /// The posted form, read leniently.
@@ -59,10 +68,14 @@ impl FetchParams {
     }
 }
 
-async fn xml_curl(State(state): State<AppState>, body: Bytes) -> Response {
+async fn xml_curl(
+    State(state): State<AppState>,
+    Extension(cache): Extension<Arc<DirectoryCache>>,
+    body: Bytes,
+) -> Response {
     let p = FetchParams::parse(&body);
     let doc = if p.is("section", "directory") {
-        directory_answer(&state, &p).await
+        directory_answer(&state, &cache, &p).await
     } else if p.is("section", "dialplan") {
         dialplan_answer(&state, &p).await
     } else {
@@ -77,7 +90,7 @@ async fn xml_curl(State(state): State<AppState>, body: Bytes) -> Response {
 /// `switch_load_network_lists`) are "not found": callplane's lines are sofia gateways in
 /// `sip_profiles/`, not `<gateways>` inside directory users, and it has no IP-authenticated
 /// (`cidr`) users; FreeSWITCH then uses its static directory, which callplane ships empty.
-async fn directory_answer(state: &AppState, p: &FetchParams) -> String {
+async fn directory_answer(state: &AppState, cache: &DirectoryCache, p: &FetchParams) -> String {
     if p.get("purpose").is_some() {
         return fsxml::not_found();
     }
@@ -91,7 +104,10 @@ async fn directory_answer(state: &AppState, p: &FetchParams) -> String {
     let (Some(user), Some(domain)) = (p.get("user"), domain) else {
         return fsxml::not_found();
     };
-    let row = match directory::find_user(&state.pool, &state.config.domain, user, domain).await {
+    let row = match cache
+        .find_user(&state.pool, &state.config.domain, user, domain)
+        .await
+    {
         Ok(Some(row)) => row,
         Ok(None) => return fsxml::not_found(),
         Err(e) => {
