@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::xml_curl::{Node, assert_preprocessor_inert};
+use crate::fsdoc::{Node, assert_preprocessor_inert};
 
 fn conf_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("freeswitch-conf")
@@ -24,7 +24,7 @@ fn xml_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn parse_any(text: &str) -> Node {
     // The answer parser insists on <document>; wrap the file to reuse it.
     let wrapped = format!("<document type=\"freeswitch/xml\">\n{text}</document>\n");
-    let doc = crate::xml_curl::parse(&wrapped);
+    let doc = crate::fsdoc::parse(&wrapped);
     assert_eq!(doc.children.len(), 1, "one root element");
     doc.children[0].clone()
 }

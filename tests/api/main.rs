@@ -5,6 +5,7 @@ mod auth_and_envelope;
 mod cli;
 mod extensions;
 mod freeswitch_conf;
+mod fsdoc;
 mod gateways;
 mod helpers;
 mod online;

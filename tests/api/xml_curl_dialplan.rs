@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
+use crate::fsdoc::{Node, ask, create_extension, fixture, fixture_bodies, is_not_found};
 use crate::helpers::TestApp;
-use crate::xml_curl::{Node, ask, create_extension, fixture, fixture_bodies, is_not_found};
 
 /// A dialplan request as mod_xml_curl posts it, built from the documented 2008 request dump
 /// with the caller, destination and context replaced.

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::fsdoc::{ask, create_extension, fixture_bodies, is_not_found, post_body};
 use crate::helpers::TestApp;
-use crate::xml_curl::{ask, create_extension, fixture_bodies, is_not_found, post_body};
 
 fn register_for(user: &str) -> String {
     let body = fixture_bodies("bob1118_2021_directory_sip_auth_REGISTER_body.txt").remove(0);
