@@ -1,6 +1,6 @@
 //! The HTTP surfaces: `/v1` (business API), the operational endpoints (`/healthz`, `/readyz`,
-//! `/metrics`, `/openapi.json`), and later `/fsapi`. One route table per surface; handlers are
-//! thin and call into `store` and `domain`.
+//! `/metrics`, `/openapi.json`), and `/fsapi` (what FreeSWITCH calls). One route table per
+//! surface; handlers are thin and call into `store` and `domain`.
 
 pub mod auth;
 pub mod envelope;

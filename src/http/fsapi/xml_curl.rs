@@ -98,9 +98,13 @@ async fn directory_answer(state: &AppState, cache: &DirectoryCache, p: &FetchPar
     if !action.is_empty() && !USER_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(action)) {
         return fsxml::not_found();
     }
+    // FreeSWITCH looks for `<domain name=KEY_VALUE>` in the answer (`switch_xml_locate_domain`),
+    // so the key wins over the `domain` parameter when both are there.
     let domain = p
-        .get("domain")
-        .or_else(|| p.is("tag_name", "domain").then(|| p.get("key_value"))?);
+        .is("tag_name", "domain")
+        .then(|| p.get("key_value"))
+        .flatten()
+        .or_else(|| p.get("domain"));
     let (Some(user), Some(domain)) = (p.get("user"), domain) else {
         return fsxml::not_found();
     };
@@ -182,4 +186,19 @@ fn reject(reason: RejectReason) -> (&'static str, DialplanAction<'static>) {
             cause: reason.hangup_cause(),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_are_read_leniently() {
+        let p = FetchParams::parse(b"Section=directory&user=1000&user=x&empty=&bad=%FF%ZZ&&=v");
+        assert_eq!(p.get("section"), Some("directory"), "names ignore case");
+        assert_eq!(p.get("user"), Some("1000"), "the first value counts");
+        assert_eq!(p.get("empty"), None);
+        assert_eq!(p.get("bad"), Some("\u{fffd}%ZZ"), "lossy, never an error");
+        assert!(p.is("SECTION", "Directory"));
+    }
 }
