@@ -98,6 +98,21 @@ async fn answers_hold_one_user_however_many_exist() {
 }
 
 #[tokio::test]
+async fn an_oversized_stored_value_never_makes_an_oversized_answer() {
+    let app = TestApp::spawn().await;
+    sqlx::query("INSERT INTO extensions (extension, password, display_name) VALUES ($1, $2, $3)")
+        .bind("1000")
+        .bind("pw-1000")
+        .bind("名".repeat(600_000))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, _, text) = post_body(&app, register_for("1000")).await;
+    assert!(text.len() < 1024, "{} bytes", text.len());
+    assert!(is_not_found(&crate::fsdoc::parse(&text)));
+}
+
+#[tokio::test]
 async fn the_route_is_exact_and_never_redirects() {
     let app = TestApp::spawn().await;
     let client = reqwest::Client::builder()

@@ -28,6 +28,9 @@ use crate::domain::text::check_token;
 use crate::fsxml::{self, dialplan::DialplanAction, directory::DirectoryUser};
 use crate::http::AppState;
 
+/// The largest answer sent; far below mod_xml_curl's 1 MiB limit.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
 /// Directory users remembered for a database outage (see `directory::DirectoryCache`).
 const DIRECTORY_CACHE_USERS: usize = 50_000;
 
@@ -80,6 +83,18 @@ async fn xml_curl(
         dialplan_answer(&state, &p).await
     } else {
         fsxml::not_found()
+    };
+    // Answers are per user or per call and a few hundred bytes; a stored value written past
+    // the API's validation must still not produce one mod_xml_curl refuses as oversized
+    // (`XML_CURL_MAX_BYTES`, 1 MiB, in mod_xml_curl.c).
+    let doc = if doc.len() > MAX_ANSWER_BYTES {
+        tracing::warn!(
+            bytes = doc.len(),
+            "xml_curl answer too large; answering not found"
+        );
+        fsxml::not_found()
+    } else {
+        doc
     };
     ([(CONTENT_TYPE, "text/xml; charset=utf-8")], doc).into_response()
 }
