@@ -50,8 +50,8 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    /// The FreeSWITCH hangup cause (mod_sofia sends the matching SIP response: 403, 404, 404,
-    /// 503; see `sofia_glue.c` `hangup_cause_to_sip`).
+    /// The FreeSWITCH hangup cause; mod_sofia answers the INVITE with the matching SIP status
+    /// (`hangup_cause_to_sip` in mod_sofia.c: 603, 404, 404, 503).
     pub fn hangup_cause(self) -> &'static str {
         match self {
             RejectReason::NotFromExtension => "CALL_REJECTED",
