@@ -302,3 +302,48 @@ async fn the_a1_hash_uses_the_digest_realm_the_phone_answered() {
         md5_hex("1000:10.10.10.25:pw-1000")
     );
 }
+
+/// A documented FreeSWITCH response fixture, without its `<?xml ?>` line.
+fn reference_document(name: &str) -> Node {
+    let text = crate::fsdoc::fixture(name);
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with("<?xml"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    crate::fsdoc::parse(&body)
+}
+
+/// Element names from the root down, depth-first, with the `name` attribute where present.
+fn shape(n: &Node, depth: usize, out: &mut Vec<String>) {
+    let name = n.attr("name").map(|v| format!("[{v}]")).unwrap_or_default();
+    out.push(format!("{depth}:{}{name}", n.name));
+    for c in &n.children {
+        shape(c, depth + 1, out);
+    }
+}
+
+#[tokio::test]
+async fn answers_have_the_shape_of_freeswitchs_documented_ones() {
+    let app = TestApp::spawn().await;
+    let ours = ask(&app, "section=configuration").await;
+    let theirs = reference_document("fsdocs_result_not_found_response_document.xml");
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    shape(&ours, 0, &mut a);
+    shape(&theirs, 0, &mut b);
+    assert_eq!(a, b);
+    assert!(is_not_found(&theirs));
+
+    create_extension(&app, json!({"extension": "1002", "password": "pw-1002"})).await;
+    let ours = ask(&app, sip_auth("1002", "domain-name", "domain-name")).await;
+    let theirs = reference_document("fsdocs_directory_response_cacheable_user_a1_hash.xml");
+    let path = |d: &Node| -> Vec<String> {
+        let user = d.all("user")[0];
+        let mut p = vec![d.all("domain")[0].attr("name").unwrap().to_string()];
+        p.push(user.attr("id").unwrap().to_string());
+        p.extend(user.children.iter().map(|c| c.name.clone()));
+        p.extend(["a1-hash", "dial-string"].map(|k| user.named("param", k).is_some().to_string()));
+        p
+    };
+    assert_eq!(path(&ours), path(&theirs));
+}
