@@ -1,19 +1,40 @@
 //! FreeSWITCH XML documents: all escaping lives here, and the builders for the documents
-//! callplane hands to FreeSWITCH (gateway includes now; directory and dialplan answers later).
+//! callplane hands to FreeSWITCH: gateway includes (here), mod_xml_curl answers for the
+//! directory ([`directory`]) and the dialplan ([`dialplan`]), and the "not found" answer.
 //!
-//! FreeSWITCH runs its pre-processor over fetched and included XML before parsing it: lines with
-//! `<X-PRE-PROCESS ...>` or `<!--#...-->` are executed and `$${var}` is expanded in the raw text.
-//! Escaping `<` keeps the first two inert; `$` is rejected at input and, as a second fence,
-//! written here as a character reference so no raw `$${` can ever appear. Generated documents
-//! never start with an `<?xml ?>` line, which FreeSWITCH's include files do not carry either.
+//! FreeSWITCH runs its pre-processor over fetched and included XML before parsing it
+//! (`preprocess()` in `src/switch_xml.c`, which `switch_xml_parse_file` calls on mod_xml_curl's
+//! temporary file too). Line by line it: expands `$${var}`; drops every line containing
+//! `<include>`, `</include>` or `<?`; executes `<X-PRE-PROCESS ...>` and `<!--#...-->`; and drops
+//! any *other* line that merely contains the text `X-pre-process` (case-insensitive). So:
+//! escaping `<` keeps the directives inert; `$` is rejected at input and, as a second fence,
+//! written as `&#36;` so no raw `$${` can appear; a `-` right after an `x`/`X` is written as
+//! `&#45;` so a stored `X-PRE-PROCESS` cannot make FreeSWITCH silently drop the line carrying
+//! it; and no document starts with an `<?xml ?>` line: the parser accepts one, but the
+//! pre-processor drops the whole line it sits on, so it can only ever do harm.
+//! FreeSWITCH's parser (ezxml-derived) decodes `&#NN;` character references, so the values
+//! arrive intact.
+
+pub mod dialplan;
+pub mod directory;
 
 use crate::domain::gateway::GatewaySpec;
+
+/// The answer mod_xml_curl understands as "nothing here": `switch_xml_locate` (switch_xml.c)
+/// then asks the next binding and finally FreeSWITCH's own on-disk configuration.
+pub fn not_found() -> String {
+    "<document type=\"freeswitch/xml\">\n  <section name=\"result\">\n    \
+     <result status=\"not found\"/>\n  </section>\n</document>\n"
+        .to_string()
+}
 
 /// Escapes text for an XML attribute value or element text.
 pub fn escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 8);
+    let mut prev = '\0';
     for c in value.chars() {
         match c {
+            '-' if prev.eq_ignore_ascii_case(&'x') => out.push_str("&#45;"),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -26,6 +47,7 @@ pub fn escape(value: &str) -> String {
             c if c.is_control() => {} // not representable in XML 1.0; rejected at input
             c => out.push(c),
         }
+        prev = c;
     }
     out
 }
@@ -103,8 +125,10 @@ mod tests {
         assert_eq!(escape("$${x}\r\n"), "&#36;&#36;{x}&#13;&#10;");
         assert_eq!(
             escape("<X-PRE-PROCESS cmd=\"exec\" data=\"id\"/>"),
-            "&lt;X-PRE-PROCESS cmd=&quot;exec&quot; data=&quot;id&quot;/&gt;"
+            "&lt;X&#45;PRE-PROCESS cmd=&quot;exec&quot; data=&quot;id&quot;/&gt;"
         );
+        assert_eq!(escape("box-1 x-y"), "box&#45;1 x&#45;y");
+        assert_eq!(escape("a-b"), "a-b");
         assert_eq!(escape("<!--#exec:id-->"), "&lt;!--#exec:id--&gt;");
         assert_eq!(escape("中文"), "中文");
     }

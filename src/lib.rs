@@ -10,6 +10,8 @@
 //! - `fsxml`: FreeSWITCH XML documents and all their escaping.
 //! - `cdr`: CDR documents (mod_xml_cdr XML, mod_json_cdr JSON) decoded and summarised, pure.
 //! - `import`: the `import-cdrs` subcommand (FreeSWITCH's err-log-dir into the database).
+//! - `directory`, `dialplan`: what FreeSWITCH's directory and dialplan lookups are answered
+//!   with (which extension, which route), for `/fsapi/xml_curl`.
 //! - `metrics`: Prometheus registry.
 //! - `net`: CIDR allow-lists.
 
@@ -17,6 +19,8 @@ pub mod app;
 pub mod calls;
 pub mod cdr;
 pub mod config;
+pub mod dialplan;
+pub mod directory;
 pub mod domain;
 pub mod esl;
 pub mod fsstatus;

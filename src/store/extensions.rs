@@ -151,3 +151,25 @@ pub async fn find_enabled(
         .fetch_optional(db)
         .await?)
 }
+
+/// The extension FreeSWITCH asks for as `extension@domain`: the one stored with exactly that
+/// domain (compared case-insensitively, as SIP domains are), else, when
+/// `default_domain_matches`, the one stored without a domain. `domain` must not be empty.
+pub async fn find_for_domain(
+    db: impl PgExecutor<'_>,
+    extension: &str,
+    domain: &str,
+    default_domain_matches: bool,
+) -> Result<Option<ExtensionRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM extensions
+         WHERE extension = $1 AND (lower(domain) = lower($2) OR ($3 AND domain = ''))
+         ORDER BY domain = '' LIMIT 1"
+    );
+    Ok(sqlx::query_as(AssertSqlSafe(sql))
+        .bind(extension)
+        .bind(domain)
+        .bind(default_domain_matches)
+        .fetch_optional(db)
+        .await?)
+}

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod cdr;
 pub mod error;
+pub mod xml_curl;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -17,8 +18,9 @@ use super::AppState;
 /// The `/fsapi` routes with their access control.
 pub fn router(state: &AppState) -> Router<AppState> {
     let access = Access::from_config(&state.config.fsapi);
-    Router::new().merge(with_basic(&access, cdr::routes()))
-    // xml_curl: .merge(with_basic(&access, xml_curl::routes()))
+    Router::new()
+        .merge(with_basic(&access, cdr::routes()))
+        .merge(with_basic(&access, xml_curl::routes()))
     // upload_audio: .merge(allow_listed(&access, upload::routes()))
 }
 
