@@ -125,11 +125,20 @@ pub struct StorageConfig {
     pub url: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebhookConfig {
     pub url: Option<String>,
     pub secret: Option<Secret>,
+    pub retry_for_secs: u64,
+    pub max_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_secs: u64,
+    pub retry_after_max_secs: u64,
+    pub connect_timeout_ms: u64,
+    pub timeout_ms: u64,
+    pub poll_interval_ms: u64,
+    pub batch_size: u16,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,6 +187,24 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             url: "file://./data/recordings".into(),
+        }
+    }
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            url: None,
+            secret: None,
+            retry_for_secs: 24 * 3600,
+            max_attempts: 0,
+            backoff_base_ms: 5000,
+            backoff_max_secs: 3600,
+            retry_after_max_secs: 3600,
+            connect_timeout_ms: 5000,
+            timeout_ms: 20_000,
+            poll_interval_ms: 1000,
+            batch_size: 8,
         }
     }
 }
@@ -375,11 +402,42 @@ impl Config {
         if let Some(u) = &self.webhook.url {
             check_http_url("webhook.url (CALLPLANE_WEBHOOK_URL)", u)?;
         }
+        self.validate_webhook()?;
         if self.http.body_limit_bytes < 1024 {
             return Err(bad("http.body_limit_bytes", "must be at least 1024"));
         }
         if self.database.max_connections == 0 {
             return Err(bad("database.max_connections", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    fn validate_webhook(&self) -> Result<(), ConfigError> {
+        let w = &self.webhook;
+        if let Some(s) = &w.secret {
+            crate::webhooks::SigningKey::parse(s.expose())
+                .map_err(|p| bad("webhook.secret (CALLPLANE_WEBHOOK_SECRET)", p))?;
+        }
+        let positive = [
+            ("webhook.retry_for_secs", w.retry_for_secs),
+            ("webhook.backoff_base_ms", w.backoff_base_ms),
+            ("webhook.backoff_max_secs", w.backoff_max_secs),
+            ("webhook.retry_after_max_secs", w.retry_after_max_secs),
+            ("webhook.connect_timeout_ms", w.connect_timeout_ms),
+            ("webhook.timeout_ms", w.timeout_ms),
+            ("webhook.poll_interval_ms", w.poll_interval_ms),
+            ("webhook.batch_size", w.batch_size.into()),
+        ];
+        for (key, v) in positive {
+            if v == 0 {
+                return Err(bad(key, "must be at least 1"));
+            }
+        }
+        if w.timeout_ms > 300_000 {
+            return Err(bad(
+                "webhook.timeout_ms",
+                "must be at most 300000 (5 minutes)",
+            ));
         }
         Ok(())
     }

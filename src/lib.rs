@@ -10,6 +10,7 @@
 //! - `fsxml`: FreeSWITCH XML documents and all their escaping.
 //! - `metrics`: Prometheus registry.
 //! - `net`: CIDR allow-lists.
+//! - `webhooks`: call webhooks: payloads, signing, outbox enqueue and the delivery worker.
 
 pub mod app;
 pub mod config;
@@ -25,3 +26,4 @@ pub mod presence;
 pub mod routing;
 pub mod store;
 pub mod tokens;
+pub mod webhooks;

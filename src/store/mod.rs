@@ -4,6 +4,7 @@
 pub mod extensions;
 pub mod gateways;
 pub mod settings;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -8,3 +8,4 @@ mod gateways;
 mod helpers;
 mod online;
 mod ops;
+mod webhooks;
