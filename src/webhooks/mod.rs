@@ -103,3 +103,50 @@ impl Settings {
         self.timeout + Duration::from_secs(30)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Secret};
+
+    #[test]
+    fn no_url_means_webhooks_are_disabled() {
+        assert!(
+            Settings::from_config(&WebhookConfig::default())
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn settings_carry_the_configured_schedule_and_a_lease_longer_than_a_request() {
+        let cfg = WebhookConfig {
+            url: Some("https://crm.example.com/hooks".into()),
+            secret: Some(Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
+            ..WebhookConfig::default()
+        };
+        let s = Settings::from_config(&cfg).unwrap().unwrap();
+        assert!(s.key.is_some());
+        assert_eq!(s.limits.retry_for, Duration::from_secs(86_400));
+        assert_eq!(s.limits.max_attempts, 0);
+        assert_eq!(s.backoff.base, Duration::from_secs(5));
+        assert_eq!(s.connect_timeout, Duration::from_secs(5));
+        assert_eq!(s.timeout, Duration::from_secs(20));
+        assert!(s.lease() > s.timeout);
+    }
+
+    #[test]
+    fn a_malformed_whsec_secret_stops_the_service_at_start_by_name() {
+        let mut cfg = Config::default();
+        cfg.webhook.url = Some("https://crm.example.com/hooks".into());
+        cfg.webhook.secret = Some(Secret::new("whsec_***"));
+        let e = cfg.validate().unwrap_err();
+        assert_eq!(e.key, "webhook.secret (CALLPLANE_WEBHOOK_SECRET)");
+        assert!(!e.to_string().contains("***"), "{e}");
+
+        cfg.webhook.secret = Some(Secret::new("a plain shared password"));
+        cfg.validate().unwrap();
+        cfg.webhook.poll_interval_ms = 0;
+        assert_eq!(cfg.validate().unwrap_err().key, "webhook.poll_interval_ms");
+    }
+}

@@ -196,3 +196,20 @@ async fn a_backlog_older_than_the_retry_window_is_failed_without_being_sent() {
             && deliveries_for_call(&app.pool, old).await.unwrap().len() == 1
     );
 }
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_times_out_and_is_retried() {
+    let receiver = Receiver::start(vec![Reply::status(200).after(Duration::from_secs(30))]).await;
+    let app = app_posting_to(&receiver.url(), |w| w.timeout_ms = 300).await;
+    let call = Uuid::new_v4();
+    enqueue(&app.pool, &completed(call)).await;
+
+    wait_for_status(&app.pool, call, "delivered").await;
+    let attempts = attempts_for_call(&app.pool, call).await.unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[0].status_code, None);
+    let err = attempts[0].error.as_deref().unwrap();
+    assert!(err.starts_with("timed out"), "{err}");
+    let waited = attempts[0].latency_ms.unwrap();
+    assert!((300..3000).contains(&waited), "{waited} ms");
+}
