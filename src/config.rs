@@ -130,6 +130,7 @@ pub struct StorageConfig {
 pub struct WebhookConfig {
     pub url: Option<String>,
     pub secret: Option<Secret>,
+    pub previous_secret: Option<Secret>,
     pub retry_for_secs: u64,
     pub max_attempts: u32,
     pub backoff_base_ms: u64,
@@ -196,6 +197,7 @@ impl Default for WebhookConfig {
         WebhookConfig {
             url: None,
             secret: None,
+            previous_secret: None,
             retry_for_secs: 24 * 3600,
             max_attempts: 0,
             backoff_base_ms: 5000,
@@ -417,6 +419,16 @@ impl Config {
         if let Some(s) = &w.secret {
             crate::webhooks::SigningKey::parse(s.expose())
                 .map_err(|p| bad("webhook.secret (CALLPLANE_WEBHOOK_SECRET)", p))?;
+        }
+        if let Some(s) = &w.previous_secret {
+            if w.secret.is_none() {
+                return Err(bad(
+                    "webhook.previous_secret",
+                    "only makes sense next to webhook.secret (CALLPLANE_WEBHOOK_SECRET)",
+                ));
+            }
+            crate::webhooks::SigningKey::parse(s.expose())
+                .map_err(|p| bad("webhook.previous_secret", p))?;
         }
         let positive = [
             ("webhook.retry_for_secs", w.retry_for_secs),

@@ -55,8 +55,9 @@ pub async fn enqueue(conn: &mut PgConnection, event: &WebhookEvent) -> Result<St
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub url: String,
-    /// `None`: requests go out without `webhook-signature` (the service warns at start).
-    pub key: Option<SigningKey>,
+    /// The current key, then the previous one during a rotation. Empty: requests go out
+    /// without `webhook-signature` (the service warns at start).
+    pub keys: Vec<SigningKey>,
     pub connect_timeout: Duration,
     pub timeout: Duration,
     pub poll_interval: Duration,
@@ -72,14 +73,14 @@ impl Settings {
         let Some(url) = &cfg.url else {
             return Ok(None);
         };
-        let key = cfg
-            .secret
-            .as_ref()
+        let keys = [&cfg.secret, &cfg.previous_secret]
+            .into_iter()
+            .flatten()
             .map(|s| SigningKey::parse(s.expose()))
-            .transpose()?;
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(Settings {
             url: url.clone(),
-            key,
+            keys,
             connect_timeout: Duration::from_millis(cfg.connect_timeout_ms),
             timeout: Duration::from_millis(cfg.timeout_ms),
             poll_interval: Duration::from_millis(cfg.poll_interval_ms),
@@ -126,7 +127,7 @@ mod tests {
             ..WebhookConfig::default()
         };
         let s = Settings::from_config(&cfg).unwrap().unwrap();
-        assert!(s.key.is_some());
+        assert_eq!(s.keys.len(), 1);
         assert_eq!(s.limits.retry_for, Duration::from_secs(86_400));
         assert_eq!(s.limits.max_attempts, 0);
         assert_eq!(s.backoff.base, Duration::from_secs(5));

@@ -49,6 +49,22 @@ impl SigningKey {
     }
 }
 
+/// The `webhook-signature` header: one `v1,...` per key, space-separated as Standard
+/// Webhooks allows, so a receiver still holding the previous secret verifies during a
+/// rotation. `None` without keys: the request goes out unsigned.
+pub fn signature_header(
+    keys: &[SigningKey],
+    webhook_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Option<String> {
+    let sigs: Vec<String> = keys
+        .iter()
+        .map(|k| k.sign(webhook_id, timestamp, body))
+        .collect();
+    (!sigs.is_empty()).then(|| sigs.join(" "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +97,22 @@ mod tests {
             ),
             "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="
         );
+    }
+
+    #[test]
+    fn a_rotation_sends_one_signature_per_key_current_first() {
+        let new = SigningKey::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let old = SigningKey::parse("old shared password").unwrap();
+        let header = signature_header(&[new.clone(), old.clone()], "msg_1", 7, b"{}").unwrap();
+        assert_eq!(
+            header,
+            format!(
+                "{} {}",
+                new.sign("msg_1", 7, b"{}"),
+                old.sign("msg_1", 7, b"{}")
+            )
+        );
+        assert_eq!(signature_header(&[], "msg_1", 7, b"{}"), None);
     }
 
     #[test]

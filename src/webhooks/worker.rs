@@ -12,6 +12,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::Settings;
 use super::schedule::{Verdict, parse_retry_after, random_jitter, verdict};
+use super::signing::signature_header;
 use crate::store::webhooks::{self as outbox, AttemptRecord, Claimed, Next};
 
 /// How much of a response body is read. Enough to drain ordinary answers so the
@@ -178,11 +179,8 @@ impl Worker {
             .header("webhook-id", &c.webhook_id)
             .header("webhook-timestamp", c.now_unix.to_string())
             .body(c.body.clone());
-        if let Some(key) = &s.key {
-            req = req.header(
-                "webhook-signature",
-                key.sign(&c.webhook_id, c.now_unix, c.body.as_bytes()),
-            );
+        if let Some(sig) = signature_header(&s.keys, &c.webhook_id, c.now_unix, c.body.as_bytes()) {
+            req = req.header("webhook-signature", sig);
         }
         let mut resp = match req.send().await {
             Ok(r) => r,

@@ -156,3 +156,20 @@ async fn redeliver_sends_a_delivered_event_again_with_the_same_id() {
     assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
     assert!(!redeliver(&app.pool, "msg_unknown").await.unwrap());
 }
+
+#[tokio::test]
+async fn during_a_secret_rotation_receivers_verify_with_either_secret() {
+    const OLD: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let receiver = Receiver::start(vec![]).await;
+    let app = app_posting_to(&receiver.url(), |w| {
+        w.previous_secret = Some(callplane::config::Secret::new(OLD));
+    })
+    .await;
+    let call = Uuid::new_v4();
+    enqueue(&app.pool, &completed(call)).await;
+    wait_for_status(&app.pool, call, "delivered").await;
+    let r = &receiver.received()[0];
+    assert!(signature_is_valid(SECRET, r), "new secret verifies");
+    assert!(signature_is_valid(OLD, r), "old secret verifies");
+    assert_eq!(r.header("webhook-signature").unwrap().split(' ').count(), 2);
+}
