@@ -11,6 +11,7 @@ use axum::Router;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
+use crate::calls::Calls;
 use crate::config::{Config, Secret};
 use crate::esl::Supervisor;
 use crate::http::{self, AppState, auth::ApiKeys};
@@ -57,13 +58,17 @@ pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<App> {
         config.esl.password.expose().to_string(),
         stopped,
     );
+    let config = Arc::new(config);
+    let calls = Calls::new(pool.clone(), esl.clone(), config.clone(), secret.clone());
+    calls.start_tasks(stop.subscribe());
     let state = AppState {
         pool,
-        config: Arc::new(config),
+        config,
         metrics: Arc::new(Metrics::new()),
         api_keys,
         esl,
         secret: secret.clone(),
+        calls,
     };
     Ok(App {
         state,

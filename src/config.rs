@@ -96,6 +96,66 @@ pub struct Config {
     pub webhook: WebhookConfig,
     pub http: HttpConfig,
     pub database: DatabaseConfig,
+    pub calls: CallsConfig,
+    pub recording: RecordingConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallsConfig {
+    /// IANA time zone whose calendar day the per-callee daily limit counts in.
+    pub timezone: String,
+    /// Hangup causes that end the line failover (the callee declined or is busy).
+    pub stop_failover_on: Vec<String>,
+    pub originate_timeout_secs: u32,
+    /// A call whose originate job has not answered after this long is marked failed.
+    pub job_timeout_secs: u64,
+    /// How often open calls are checked for ones FreeSWITCH never reported on.
+    pub sweep_interval_ms: u64,
+    /// Numbers click-to-call refuses to dial (emergency services by default).
+    pub blocked_numbers: Vec<String>,
+    /// What the caller hears while the callee rings (tone_stream or file).
+    pub ringback: String,
+    /// Played to the caller when the callee cannot be reached, before hanging up.
+    pub closing_playback: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingConfig {
+    /// Directory on the FreeSWITCH host where calls are recorded (date folders below it).
+    pub dir: String,
+    /// `wav` or `mp3` (mp3 needs mod_shout on the switch).
+    pub format: String,
+    /// How the switch uploads a finished recording: `curl_hook`, `curl_sendfile` or `none`.
+    pub upload: crate::originate::UploadMode,
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        CallsConfig {
+            timezone: "Asia/Shanghai".into(),
+            stop_failover_on: vec!["USER_BUSY".into(), "CALL_REJECTED".into()],
+            originate_timeout_secs: 45,
+            job_timeout_secs: 90,
+            sweep_interval_ms: 5000,
+            blocked_numbers: ["110", "112", "119", "120", "122", "911", "999"]
+                .map(String::from)
+                .to_vec(),
+            ringback: "%(1000,4000,450)".into(),
+            closing_playback: "tone_stream://%(350,350,450);loops=4".into(),
+        }
+    }
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        RecordingConfig {
+            dir: "/var/lib/freeswitch/recordings/callplane".into(),
+            format: "wav".into(),
+            upload: crate::originate::UploadMode::CurlHook,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -171,6 +231,8 @@ impl Default for Config {
             webhook: WebhookConfig::default(),
             http: HttpConfig::default(),
             database: DatabaseConfig::default(),
+            calls: CallsConfig::default(),
+            recording: RecordingConfig::default(),
         }
     }
 }
@@ -404,52 +466,91 @@ impl Config {
         if let Some(u) = &self.webhook.url {
             check_http_url("webhook.url (CALLPLANE_WEBHOOK_URL)", u)?;
         }
-        self.validate_webhook()?;
+        crate::webhooks::check_config(&self.webhook)?;
         if self.http.body_limit_bytes < 1024 {
             return Err(bad("http.body_limit_bytes", "must be at least 1024"));
         }
+        self.validate_calls()?;
         if self.database.max_connections == 0 {
             return Err(bad("database.max_connections", "must be at least 1"));
         }
         Ok(())
     }
 
-    fn validate_webhook(&self) -> Result<(), ConfigError> {
-        let w = &self.webhook;
-        if let Some(s) = &w.secret {
-            crate::webhooks::SigningKey::parse(s.expose())
-                .map_err(|p| bad("webhook.secret (CALLPLANE_WEBHOOK_SECRET)", p))?;
+    fn validate_calls(&self) -> Result<(), ConfigError> {
+        let safe = |v: &str, extra: &str| {
+            !v.is_empty()
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c) || extra.contains(c))
+        };
+        if let Some(u) = &self.public_url
+            && !safe(u, ":/[]%")
+        {
+            return Err(bad(
+                "public_url (CALLPLANE_PUBLIC_URL)",
+                "may contain only letters, digits and : / . _ - [ ] % (it is put into FreeSWITCH commands)",
+            ));
         }
-        if let Some(s) = &w.previous_secret {
-            if w.secret.is_none() {
+        let c = &self.calls;
+        if !safe(&c.timezone, "/+") {
+            return Err(bad(
+                "calls.timezone",
+                "must be an IANA time zone name such as Asia/Shanghai",
+            ));
+        }
+        if c.stop_failover_on
+            .iter()
+            .any(|x| !x.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') || x.is_empty())
+        {
+            return Err(bad(
+                "calls.stop_failover_on",
+                "must be hangup cause names such as USER_BUSY",
+            ));
+        }
+        if !(5..=600).contains(&c.originate_timeout_secs) {
+            return Err(bad(
+                "calls.originate_timeout_secs",
+                "must be between 5 and 600",
+            ));
+        }
+        if !(100..=600_000).contains(&c.sweep_interval_ms) {
+            return Err(bad(
+                "calls.sweep_interval_ms",
+                "must be between 100 and 600000",
+            ));
+        }
+        if c.job_timeout_secs < 5 {
+            return Err(bad("calls.job_timeout_secs", "must be at least 5"));
+        }
+        if c.blocked_numbers
+            .iter()
+            .any(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit() || b == b'+'))
+        {
+            return Err(bad(
+                "calls.blocked_numbers",
+                "must be numbers (digits, optional leading +)",
+            ));
+        }
+        for (key, v) in [
+            ("calls.ringback", &c.ringback),
+            ("calls.closing_playback", &c.closing_playback),
+        ] {
+            if !safe(v, "/:%(),;=") {
                 return Err(bad(
-                    "webhook.previous_secret",
-                    "only makes sense next to webhook.secret (CALLPLANE_WEBHOOK_SECRET)",
+                    key,
+                    "may contain only letters, digits and / : % ( ) , ; = . _ -",
                 ));
             }
-            crate::webhooks::SigningKey::parse(s.expose())
-                .map_err(|p| bad("webhook.previous_secret", p))?;
         }
-        let positive = [
-            ("webhook.retry_for_secs", w.retry_for_secs),
-            ("webhook.backoff_base_ms", w.backoff_base_ms),
-            ("webhook.backoff_max_secs", w.backoff_max_secs),
-            ("webhook.retry_after_max_secs", w.retry_after_max_secs),
-            ("webhook.connect_timeout_ms", w.connect_timeout_ms),
-            ("webhook.timeout_ms", w.timeout_ms),
-            ("webhook.poll_interval_ms", w.poll_interval_ms),
-            ("webhook.batch_size", w.batch_size.into()),
-        ];
-        for (key, v) in positive {
-            if v == 0 {
-                return Err(bad(key, "must be at least 1"));
-            }
-        }
-        if w.timeout_ms > 300_000 {
+        let r = &self.recording;
+        if !r.dir.starts_with('/') || !safe(&r.dir, "/") || r.dir.contains("..") {
             return Err(bad(
-                "webhook.timeout_ms",
-                "must be at most 300000 (5 minutes)",
+                "recording.dir",
+                "must be an absolute path of letters, digits and / . _ -",
             ));
+        }
+        if !matches!(r.format.as_str(), "wav" | "mp3") {
+            return Err(bad("recording.format", "must be wav or mp3"));
         }
         Ok(())
     }

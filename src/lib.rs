@@ -13,6 +13,7 @@
 //! - `webhooks`: call webhooks: payloads, signing, outbox enqueue and the delivery worker.
 
 pub mod app;
+pub mod calls;
 pub mod config;
 pub mod domain;
 pub mod esl;
@@ -22,6 +23,7 @@ pub mod http;
 pub mod metrics;
 pub mod net;
 pub mod numbers;
+pub mod originate;
 pub mod presence;
 pub mod routing;
 pub mod store;

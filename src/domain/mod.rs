@@ -5,6 +5,7 @@
 pub mod extension;
 pub mod flex;
 pub mod gateway;
+pub mod number;
 pub mod province;
 pub mod text;
 

@@ -21,6 +21,10 @@ pub enum ApiError {
     RouteNotFound,
     MethodNotAllowed,
     Conflict(String),
+    /// No line can take the call; the text gives the reason for every candidate.
+    NoLineFits(String),
+    /// The Idempotency-Key was used before for a different request.
+    IdempotencyKeyReused,
     PayloadTooLarge(usize),
     UnsupportedMediaType,
     DatabaseUnavailable,
@@ -40,6 +44,8 @@ impl ApiError {
             ApiError::RouteNotFound => (40401, StatusCode::NOT_FOUND),
             ApiError::MethodNotAllowed => (40500, StatusCode::METHOD_NOT_ALLOWED),
             ApiError::Conflict(_) => (40900, StatusCode::CONFLICT),
+            ApiError::NoLineFits(_) => (40901, StatusCode::CONFLICT),
+            ApiError::IdempotencyKeyReused => (42200, StatusCode::UNPROCESSABLE_ENTITY),
             ApiError::PayloadTooLarge(_) => (41300, StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::UnsupportedMediaType => (41500, StatusCode::UNSUPPORTED_MEDIA_TYPE),
             ApiError::Internal => (50000, StatusCode::INTERNAL_SERVER_ERROR),
@@ -59,6 +65,10 @@ impl ApiError {
             ApiError::RouteNotFound => "no such API route".into(),
             ApiError::MethodNotAllowed => "method not allowed for this route".into(),
             ApiError::Conflict(m) => m.clone(),
+            ApiError::NoLineFits(m) => m.clone(),
+            ApiError::IdempotencyKeyReused => {
+                "idempotency_key_reused: this Idempotency-Key was already used for a different request".into()
+            }
             ApiError::PayloadTooLarge(limit) => {
                 format!("request body is larger than {limit} bytes")
             }

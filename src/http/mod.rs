@@ -30,6 +30,8 @@ pub struct AppState {
     pub esl: SupervisorHandle,
     /// The server secret (upload tokens, signed URLs): from config or the database.
     pub secret: Secret,
+    /// Click-to-call and the call lifecycle.
+    pub calls: crate::calls::Calls,
 }
 
 /// The whole HTTP application.

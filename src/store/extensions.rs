@@ -137,3 +137,17 @@ pub async fn list(
     .await?;
     Ok((rows, total))
 }
+
+/// The enabled extension with this number, preferring the one in the default domain.
+pub async fn find_enabled(
+    db: impl PgExecutor<'_>,
+    extension: &str,
+) -> Result<Option<ExtensionRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM extensions WHERE extension = $1 AND enabled ORDER BY domain <> '', domain LIMIT 1"
+    );
+    Ok(sqlx::query_as(AssertSqlSafe(sql))
+        .bind(extension)
+        .fetch_optional(db)
+        .await?)
+}

@@ -178,3 +178,9 @@ pub async fn list(
     .await?;
     Ok((rows, total))
 }
+
+/// Every enabled gateway in routing order: the default lines.
+pub async fn enabled_in_order(db: impl PgExecutor<'_>) -> Result<Vec<GatewayRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM gateways WHERE enabled ORDER BY priority, name");
+    Ok(sqlx::query_as(AssertSqlSafe(sql)).fetch_all(db).await?)
+}

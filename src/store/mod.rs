@@ -1,6 +1,7 @@
 //! All SQL lives here: one file per table group, free functions over `impl PgExecutor`.
 //! This module also owns connecting, creating the database and running the embedded migrations.
 
+pub mod calls;
 pub mod extensions;
 pub mod gateways;
 pub mod settings;

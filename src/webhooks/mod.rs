@@ -33,7 +33,7 @@ pub use schedule::Backoff;
 pub use signing::SigningKey;
 pub use worker::Worker;
 
-use crate::config::WebhookConfig;
+use crate::config::{ConfigError, WebhookConfig};
 use crate::store::{self, StoreError};
 
 /// Queues `event` for delivery inside the caller's transaction and returns its `webhook-id`
@@ -49,6 +49,48 @@ pub async fn enqueue(conn: &mut PgConnection, event: &WebhookEvent) -> Result<St
         &event.to_body(),
     )
     .await
+}
+
+/// Checks `[webhook]` for `Config::validate`: the error names the first bad key, and never
+/// echoes a secret.
+pub fn check_config(w: &WebhookConfig) -> Result<(), ConfigError> {
+    let bad = |key: &str, problem: &str| ConfigError {
+        key: key.into(),
+        problem: problem.into(),
+    };
+    if let Some(s) = &w.secret {
+        SigningKey::parse(s.expose())
+            .map_err(|p| bad("webhook.secret (CALLPLANE_WEBHOOK_SECRET)", &p))?;
+    }
+    if let Some(s) = &w.previous_secret {
+        if w.secret.is_none() {
+            return Err(bad(
+                "webhook.previous_secret",
+                "only makes sense next to webhook.secret (CALLPLANE_WEBHOOK_SECRET)",
+            ));
+        }
+        SigningKey::parse(s.expose()).map_err(|p| bad("webhook.previous_secret", &p))?;
+    }
+    let positive = [
+        ("webhook.retry_for_secs", w.retry_for_secs),
+        ("webhook.backoff_base_ms", w.backoff_base_ms),
+        ("webhook.backoff_max_secs", w.backoff_max_secs),
+        ("webhook.retry_after_max_secs", w.retry_after_max_secs),
+        ("webhook.connect_timeout_ms", w.connect_timeout_ms),
+        ("webhook.timeout_ms", w.timeout_ms),
+        ("webhook.poll_interval_ms", w.poll_interval_ms),
+        ("webhook.batch_size", w.batch_size.into()),
+    ];
+    if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
+        return Err(bad(key, "must be at least 1"));
+    }
+    if w.timeout_ms > 300_000 {
+        return Err(bad(
+            "webhook.timeout_ms",
+            "must be at most 300000 (5 minutes)",
+        ));
+    }
+    Ok(())
 }
 
 /// Everything the worker needs, checked and converted from `[webhook]`.

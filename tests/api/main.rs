@@ -2,6 +2,7 @@
 //! fresh database per test.
 
 mod auth_and_envelope;
+mod calls;
 mod cli;
 mod extensions;
 mod gateways;

@@ -77,7 +77,22 @@ pub fn parse_originate(args: &str) -> Result<Originate, String> {
         };
         o.apps.push((name.to_string(), arg.to_string()));
     } else if o.dialplan.as_deref() == Some("inline") {
-        for item in split_top(target, ',') {
+        // mod_dptools' inline dialplan takes `m:X:` at the start to use X instead of `,`
+        // between applications.
+        let (delim, list) = match target.strip_prefix("m:").and_then(|r| {
+            let mut c = r.chars();
+            let d = c.next()?;
+            c.as_str().strip_prefix(':').map(|rest| (d, rest))
+        }) {
+            Some((d, rest)) => (d, rest),
+            None => (',', target.as_str()),
+        };
+        let items: Vec<String> = if delim == ',' {
+            split_top(list, ',')
+        } else {
+            list.split(delim).map(str::to_string).collect()
+        };
+        for item in items {
             let (name, arg) = item.split_once(':').unwrap_or((item.as_str(), ""));
             o.apps.push((name.to_string(), arg.to_string()));
         }
@@ -249,6 +264,18 @@ pub fn split_args(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_dialplan_with_a_custom_application_delimiter() {
+        let o = parse_originate(
+            "{origination_uuid=u1}user/1001 'm:^:set:ringback=%(1000,4000,450)^set:fail_on_single_reject=USER_BUSY,CALL_REJECTED^bridge:{a=1}[origination_uuid=b1]sofia/gateway/gw/1|[origination_uuid=b2]sofia/gateway/gw2/1^hangup' inline",
+        )
+        .unwrap();
+        let names: Vec<&str> = o.apps.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["set", "set", "bridge", "hangup"]);
+        assert_eq!(o.apps[1].1, "fail_on_single_reject=USER_BUSY,CALL_REJECTED");
+        assert!(o.apps[2].1.ends_with("sofia/gateway/gw2/1"));
+    }
 
     #[test]
     fn inline_originate_with_global_and_leg_vars() {

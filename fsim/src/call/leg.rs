@@ -50,6 +50,8 @@ pub struct Leg {
     pub hangup_cause: Option<String>,
     /// Channel variables, including those the originate set.
     pub vars: Vec<(String, String)>,
+    /// Variables `export` put aside for legs this one bridges to.
+    pub exports: Vec<(String, String)>,
     /// Bridged peer (uuid, name, dest, cid name, cid num, created µs) and its role.
     pub other: Option<Box<Leg>>,
     /// `originatee` on the A-leg, `originator` on the B-leg.

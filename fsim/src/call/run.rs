@@ -128,9 +128,23 @@ async fn run_app(ctx: &mut CallCtx, a: &mut Leg, app: &str, arg: &str) -> bool {
     };
     exec(ctx, a, "CHANNEL_EXECUTE");
     match app {
-        "set" | "export" => {
+        "set" => {
             if let Some((k, v)) = arg.split_once('=') {
                 a.set_var(k, v);
+            }
+        }
+        // `export [nolocal:]name=value`: kept for the B-legs of a later bridge and, without
+        // `nolocal:`, set here too (mod_dptools export_function).
+        "export" => {
+            let (local, kv) = match arg.strip_prefix("nolocal:") {
+                Some(rest) => (false, rest),
+                None => (true, arg),
+            };
+            if let Some((k, v)) = kv.split_once('=') {
+                if local {
+                    a.set_var(k, v);
+                }
+                a.exports.push((k.to_string(), v.to_string()));
             }
         }
         "hangup" => {
@@ -178,6 +192,7 @@ async fn bridge(ctx: &mut CallCtx, a: &mut Leg, arg: &str) {
         for spec in group {
             let mut spec = spec.clone();
             spec.vars.splice(0..0, dial.vars.iter().cloned());
+            spec.vars.splice(0..0, a.exports.iter().cloned());
             match resolve(&ctx.shared, &spec, (&a.cid_name, &a.cid_num)) {
                 Ok(mut leg) => {
                     // A B-leg knows its originator from creation on, as in the captures.
@@ -206,7 +221,13 @@ async fn bridge(ctx: &mut CallCtx, a: &mut Leg, arg: &str) {
                 break;
             }
             Err(c) if c == RESTART => return,
-            Err(c) => cause = c,
+            Err(c) => {
+                let stop = stops_failover(a.var("fail_on_single_reject"), &c);
+                cause = c;
+                if stop {
+                    break;
+                }
+            }
         }
     }
     let Some(mut b) = b else {
@@ -276,5 +297,47 @@ async fn bridge(ctx: &mut CallCtx, a: &mut Leg, arg: &str) {
         unbridge(ctx, a);
         a.set_var("bridge_hangup_cause", cause.clone());
         finish(ctx, a, "NORMAL_CLEARING").await;
+    }
+}
+
+/// `fail_on_single_reject`: `true` ends the `|` failover on any failed group; a cause list
+/// (`USER_BUSY,CALL_REJECTED`) ends it on those causes; `!`-prefixed entries on all others
+/// (switch_ivr_originate.c).
+fn stops_failover(setting: Option<&str>, cause: &str) -> bool {
+    let Some(v) = setting.map(str::trim).filter(|v| !v.is_empty()) else {
+        return false;
+    };
+    match v {
+        "true" | "1" | "yes" => true,
+        "false" | "0" | "no" => false,
+        list => {
+            let items: Vec<&str> = list.split(',').map(str::trim).collect();
+            if items.iter().all(|i| i.starts_with('!')) {
+                !items.iter().any(|i| i[1..].eq_ignore_ascii_case(cause))
+            } else {
+                items.iter().any(|i| i.eq_ignore_ascii_case(cause))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod failover_tests {
+    use super::stops_failover;
+
+    #[test]
+    fn fail_on_single_reject_forms() {
+        assert!(!stops_failover(None, "USER_BUSY"));
+        assert!(stops_failover(Some("true"), "NORMAL_TEMPORARY_FAILURE"));
+        assert!(stops_failover(
+            Some("USER_BUSY,CALL_REJECTED"),
+            "CALL_REJECTED"
+        ));
+        assert!(!stops_failover(
+            Some("USER_BUSY,CALL_REJECTED"),
+            "GATEWAY_DOWN"
+        ));
+        assert!(stops_failover(Some("!GATEWAY_DOWN"), "USER_BUSY"));
+        assert!(!stops_failover(Some("!GATEWAY_DOWN"), "GATEWAY_DOWN"));
     }
 }

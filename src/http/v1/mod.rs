@@ -1,6 +1,7 @@
 //! The business API route table. Every route is annotated for the OpenAPI document, which is
 //! generated from these annotations (`/openapi.json`); every route needs the bearer key.
 
+mod calls;
 mod extensions;
 mod gateways;
 mod online;
@@ -27,7 +28,7 @@ use super::extract::BodyLimit;
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "extensions", description = "SIP extensions"), (name = "gateways", description = "Lines (SIP trunks)"))
+    tags((name = "calls", description = "Click-to-call and call records"), (name = "extensions", description = "SIP extensions"), (name = "gateways", description = "Lines (SIP trunks)"))
 )]
 struct ApiDoc;
 
@@ -45,6 +46,9 @@ impl Modify for BearerAuth {
 
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(calls::callback))
+        .routes(routes!(calls::detail))
+        .routes(routes!(calls::list))
         .routes(routes!(extensions::list))
         .routes(routes!(extensions::detail))
         .routes(routes!(extensions::create))

@@ -1,0 +1,53 @@
+//! The call lifecycle: a click-to-call request becomes a routed, recorded originate
+//! (`place`); ESL events and job results move the call through its states (`events`); a
+//! sweeper ends calls that FreeSWITCH never reports on (`sweeper`). Line state for routing
+//! (live channels, gateway reachability) lives in `live`.
+
+pub mod events;
+pub mod live;
+pub mod outcome;
+pub mod place;
+pub mod sweeper;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::config::{Config, Secret};
+use crate::esl::SupervisorHandle;
+use live::{GatewayHealth, LiveCalls};
+
+/// Everything the call flows share; cheap to clone.
+#[derive(Clone)]
+pub struct Calls {
+    pub pool: PgPool,
+    pub esl: SupervisorHandle,
+    pub config: Arc<Config>,
+    pub secret: Secret,
+    pub live: Arc<LiveCalls>,
+    pub health: Arc<GatewayHealth>,
+    /// Serialises routing decisions within this replica, so two requests cannot both take a
+    /// line's last free channel (the daily limit is enforced in the database across replicas).
+    pub routing_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Calls {
+    pub fn new(pool: PgPool, esl: SupervisorHandle, config: Arc<Config>, secret: Secret) -> Self {
+        Calls {
+            pool,
+            esl,
+            config,
+            secret,
+            live: Arc::default(),
+            health: Arc::default(),
+            routing_lock: Arc::default(),
+        }
+    }
+
+    /// Starts the event consumer, the sweeper and the gateway poller; they stop when `stop`
+    /// turns true.
+    pub fn start_tasks(&self, stop: tokio::sync::watch::Receiver<bool>) {
+        tokio::spawn(events::run(self.clone(), stop.clone()));
+        tokio::spawn(sweeper::run(self.clone(), stop));
+    }
+}

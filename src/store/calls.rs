@@ -1,0 +1,442 @@
+//! The `calls`, `call_legs`, `call_events` and `callee_daily_counts` tables.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::types::Json;
+use sqlx::{FromRow, PgExecutor};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{Page, StoreError};
+
+/// A call as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct CallRow {
+    pub uuid: Uuid,
+    pub caller: String,
+    pub callee: String,
+    pub caller_kind: String,
+    pub callee_kind: String,
+    pub callee_province: Option<String>,
+    pub requested_gateways: Vec<String>,
+    pub gateways: Vec<String>,
+    pub caller_gateways: Vec<String>,
+    pub gateway: Option<String>,
+    pub ext_data: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub request_hash: Option<String>,
+    pub job_uuid: Option<Uuid>,
+    pub job_result: Option<String>,
+    pub node: Option<String>,
+    pub state: String,
+    pub status: Option<String>,
+    pub hangup_cause: Option<String>,
+    pub routing: Json<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub caller_answered_at: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub bridged_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "uuid, caller, callee, caller_kind, callee_kind, callee_province, requested_gateways,
+    gateways, caller_gateways, gateway, ext_data, idempotency_key, request_hash, job_uuid, job_result, node,
+    state, status, hangup_cause, routing, created_at, updated_at, caller_answered_at, answered_at, bridged_at,
+    ended_at";
+
+/// What `insert` stores for a new call.
+#[derive(Debug, Clone)]
+pub struct NewCall<'a> {
+    pub uuid: Uuid,
+    pub caller: &'a str,
+    pub callee: &'a str,
+    pub caller_kind: &'a str,
+    pub callee_kind: &'a str,
+    pub callee_province: Option<&'a str>,
+    pub requested_gateways: &'a [String],
+    pub gateways: &'a [String],
+    pub caller_gateways: &'a [String],
+    pub ext_data: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+    pub request_hash: &'a str,
+    pub job_uuid: Uuid,
+    pub node: &'a str,
+    pub routing: serde_json::Value,
+}
+
+/// One channel callplane asked for.
+#[derive(Debug, Clone)]
+pub struct NewLeg {
+    pub uuid: Uuid,
+    pub role: &'static str,
+    pub position: i32,
+    pub gateway: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow, Serialize, ToSchema)]
+pub struct LegRow {
+    pub uuid: Uuid,
+    /// `caller` (rung first) or `callee`.
+    pub role: String,
+    pub position: i32,
+    pub gateway: Option<String>,
+    pub node: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub hangup_cause: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow, Serialize, ToSchema)]
+pub struct EventRow {
+    pub at: DateTime<Utc>,
+    pub name: String,
+    pub leg_uuid: Option<Uuid>,
+    pub detail: Option<String>,
+}
+
+pub async fn insert(db: impl PgExecutor<'_>, c: &NewCall<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO calls (uuid, caller, callee, caller_kind, callee_kind, callee_province, requested_gateways,
+            gateways, caller_gateways, ext_data, idempotency_key, request_hash, job_uuid, node, routing, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'accepted')",
+    )
+    .bind(c.uuid)
+    .bind(c.caller)
+    .bind(c.callee)
+    .bind(c.caller_kind)
+    .bind(c.callee_kind)
+    .bind(c.callee_province)
+    .bind(c.requested_gateways)
+    .bind(c.gateways)
+    .bind(c.caller_gateways)
+    .bind(c.ext_data)
+    .bind(c.idempotency_key)
+    .bind(c.request_hash)
+    .bind(c.job_uuid)
+    .bind(c.node)
+    .bind(Json(&c.routing))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_leg(
+    db: impl PgExecutor<'_>,
+    call: Uuid,
+    node: &str,
+    leg: &NewLeg,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO call_legs (uuid, call_uuid, role, position, gateway, node) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(leg.uuid)
+        .bind(call)
+        .bind(leg.role)
+        .bind(leg.position)
+        .bind(&leg.gateway)
+        .bind(node)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn get(db: impl PgExecutor<'_>, uuid: Uuid) -> Result<Option<CallRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM calls WHERE uuid = $1");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(uuid)
+        .fetch_optional(db)
+        .await?)
+}
+
+pub async fn by_idempotency_key(
+    db: impl PgExecutor<'_>,
+    key: &str,
+) -> Result<Option<CallRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM calls WHERE idempotency_key = $1");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(key)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// The call a background job belongs to.
+pub async fn by_job(db: impl PgExecutor<'_>, job: Uuid) -> Result<Option<Uuid>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT uuid FROM calls WHERE job_uuid = $1")
+            .bind(job)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// Filters of the call list; all optional.
+#[derive(Debug, Default, Clone)]
+pub struct CallFilter {
+    pub caller: Option<String>,
+    pub callee: Option<String>,
+    pub gateway: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub state: Option<String>,
+}
+
+pub async fn list(
+    db: impl PgExecutor<'_> + Copy,
+    f: &CallFilter,
+    page: Page,
+) -> Result<(Vec<CallRow>, i64), StoreError> {
+    const WHERE: &str = "($1::text IS NULL OR caller = $1) AND ($2::text IS NULL OR callee = $2)
+        AND ($3::text IS NULL OR gateway = $3 OR $3 = ANY(gateways)) AND ($4::timestamptz IS NULL OR created_at >= $4)
+        AND ($5::timestamptz IS NULL OR created_at < $5) AND ($6::text IS NULL OR state = $6)";
+    let sql = format!(
+        "SELECT {COLUMNS} FROM calls WHERE {WHERE} ORDER BY created_at DESC, uuid LIMIT $7 OFFSET $8"
+    );
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&f.caller)
+        .bind(&f.callee)
+        .bind(&f.gateway)
+        .bind(f.from)
+        .bind(f.to)
+        .bind(&f.state)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(db)
+        .await?;
+    let total = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM calls WHERE {WHERE}"
+    )))
+    .bind(&f.caller)
+    .bind(&f.callee)
+    .bind(&f.gateway)
+    .bind(f.from)
+    .bind(f.to)
+    .bind(&f.state)
+    .fetch_one(db)
+    .await?;
+    Ok((rows, total))
+}
+
+pub async fn legs(db: impl PgExecutor<'_>, call: Uuid) -> Result<Vec<LegRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT uuid, role, position, gateway, node, created_at, answered_at, ended_at, hangup_cause
+         FROM call_legs WHERE call_uuid = $1 ORDER BY role DESC, position",
+    )
+    .bind(call)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The leg's call and role, if callplane placed it.
+pub async fn leg(db: impl PgExecutor<'_>, leg: Uuid) -> Result<Option<LegRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT uuid, role, position, gateway, node, created_at, answered_at, ended_at, hangup_cause
+         FROM call_legs WHERE uuid = $1",
+    )
+    .bind(leg)
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn events(db: impl PgExecutor<'_>, call: Uuid) -> Result<Vec<EventRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT at, name, leg_uuid, detail FROM call_events WHERE call_uuid = $1 ORDER BY id",
+    )
+    .bind(call)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn record_event(
+    db: impl PgExecutor<'_>,
+    call: Uuid,
+    name: &str,
+    leg: Option<Uuid>,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO call_events (call_uuid, name, leg_uuid, detail) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(call)
+    .bind(name)
+    .bind(leg)
+    .bind(detail)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Calls this callee already had on each line today (the configured time zone's calendar day).
+pub async fn callee_counts_today(
+    db: impl PgExecutor<'_>,
+    callee: &str,
+    tz: &str,
+) -> Result<Vec<(String, i32)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT gateway, count FROM callee_daily_counts WHERE callee = $1 AND day = (now() AT TIME ZONE $2)::date",
+    )
+    .bind(callee)
+    .bind(tz)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Takes one of today's `limit` slots for `callee` on `gateway`; false when none is left. One
+/// conditional upsert, so concurrent requests on any replica cannot both take the last slot.
+pub async fn reserve_daily(
+    db: impl PgExecutor<'_>,
+    gateway: &str,
+    callee: &str,
+    tz: &str,
+    limit: i32,
+) -> Result<bool, StoreError> {
+    let row: Option<i32> = sqlx::query_scalar(
+        "INSERT INTO callee_daily_counts (gateway, callee, day, count)
+         VALUES ($1, $2, (now() AT TIME ZONE $3)::date, 1)
+         ON CONFLICT (gateway, callee, day) DO UPDATE SET count = callee_daily_counts.count + 1
+         WHERE callee_daily_counts.count < $4
+         RETURNING count",
+    )
+    .bind(gateway)
+    .bind(callee)
+    .bind(tz)
+    .bind(limit)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Moves a call forward to `state` (never back, never out of a final state).
+pub async fn advance(
+    db: impl PgExecutor<'_>,
+    call: Uuid,
+    state: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE calls SET state = $2, updated_at = now(), last_event_at = $3,
+            caller_answered_at = CASE WHEN $2 = 'answered' THEN COALESCE(caller_answered_at, $3) ELSE caller_answered_at END,
+            bridged_at = CASE WHEN $2 = 'bridged' THEN COALESCE(bridged_at, $3) ELSE bridged_at END
+         WHERE uuid = $1 AND call_state_rank(state) < call_state_rank($2)",
+    )
+    .bind(call)
+    .bind(state)
+    .bind(at)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Notes that the callee answered through `gateway` (first answer wins).
+pub async fn callee_answered(
+    db: impl PgExecutor<'_>,
+    call: Uuid,
+    gateway: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE calls SET answered_at = COALESCE(answered_at, $3), gateway = COALESCE(gateway, $2), updated_at = now()
+         WHERE uuid = $1",
+    )
+    .bind(call)
+    .bind(gateway)
+    .bind(at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Ends a call once: `completed` or `failed`, with its status and cause. False if it had
+/// already ended (a repeated or late event).
+pub async fn finish(
+    db: impl PgExecutor<'_>,
+    call: Uuid,
+    state: &str,
+    status: &str,
+    cause: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE calls SET state = $2, status = $3, hangup_cause = $4, ended_at = $5, updated_at = now(),
+            last_event_at = $5
+         WHERE uuid = $1 AND state NOT IN ('completed', 'failed')",
+    )
+    .bind(call)
+    .bind(state)
+    .bind(status)
+    .bind(cause)
+    .bind(at)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn set_job_result(
+    db: impl PgExecutor<'_>,
+    call: Uuid,
+    body: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE calls SET job_result = $2, updated_at = now() WHERE uuid = $1 AND job_result IS NULL")
+        .bind(call)
+        .bind(body)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Leg milestones; each timestamp is set once.
+pub async fn leg_event(
+    db: impl PgExecutor<'_>,
+    leg: Uuid,
+    created: Option<DateTime<Utc>>,
+    answered: Option<DateTime<Utc>>,
+    ended: Option<(DateTime<Utc>, &str)>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE call_legs SET created_at = COALESCE(created_at, $2, $3, $4), answered_at = COALESCE(answered_at, $3),
+            ended_at = COALESCE(ended_at, $4), hangup_cause = COALESCE(hangup_cause, $5)
+         WHERE uuid = $1",
+    )
+    .bind(leg)
+    .bind(created)
+    .bind(answered)
+    .bind(ended.map(|e| e.0))
+    .bind(ended.map(|e| e.1))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Calls still open after `secs` without any event: candidates for the sweeper.
+pub async fn stale_open(
+    db: impl PgExecutor<'_>,
+    state: &str,
+    secs: i64,
+) -> Result<Vec<(Uuid, Option<String>)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT uuid, node FROM calls WHERE state = $1
+           AND COALESCE(last_event_at, created_at) < now() - make_interval(secs => $2)",
+    )
+    .bind(state)
+    .bind(secs as f64)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Gives back a daily slot taken for a call that was never placed.
+pub async fn release_daily(
+    db: impl PgExecutor<'_>,
+    gateway: &str,
+    callee: &str,
+    tz: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE callee_daily_counts SET count = count - 1
+         WHERE gateway = $1 AND callee = $2 AND day = (now() AT TIME ZONE $3)::date AND count > 0",
+    )
+    .bind(gateway)
+    .bind(callee)
+    .bind(tz)
+    .execute(db)
+    .await?;
+    Ok(())
+}
