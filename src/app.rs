@@ -43,7 +43,7 @@ pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<App> {
         }
     };
     let webhooks = match webhooks::Settings::from_config(&config.webhook)
-        .map_err(|p| anyhow::anyhow!("webhook.secret: {p}"))?
+        .map_err(|p| anyhow::anyhow!("webhook configuration: {p}"))?
     {
         Some(settings) => Some(
             webhooks::Worker::new(pool.clone(), settings)

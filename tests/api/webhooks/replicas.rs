@@ -88,3 +88,34 @@ async fn two_workers_on_one_database_deliver_each_event_exactly_once() {
     assert!(seen.values().all(|n| *n == 1), "{seen:?}");
     assert_eq!(db.count("webhook_attempts").await, calls.len() as i64);
 }
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_receiver_that_hangs_and_the_event_stays_pending() {
+    let receiver = Receiver::start(vec![Reply::status(200).after(Duration::from_secs(60))]).await;
+    let db = TestApp::spawn().await;
+    let call = Uuid::new_v4();
+    enqueue(&db.pool, &completed(call)).await;
+    let replica = Replica::start(&db, |w| {
+        fast(w, &receiver.url());
+        w.timeout_ms = 30_000;
+    })
+    .await;
+    eventually("the request in flight", || async {
+        (receiver.received().len() == 1).then_some(())
+    })
+    .await;
+
+    let started = std::time::Instant::now();
+    replica.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    // The abandoned attempt is neither delivered nor lost: the lease brings it back later.
+    let d = callplane::webhooks::deliveries_for_call(&db.pool, call)
+        .await
+        .unwrap();
+    assert_eq!(d[0].status, "pending");
+    assert!(d[0].next_attempt_at.unwrap() > chrono::Utc::now() + chrono::Duration::seconds(30));
+}
