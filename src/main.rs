@@ -111,6 +111,11 @@ async fn serve(config: Config, no_migrate: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let mut config = config;
+    if config.public_url.is_none() {
+        // Hook and recording URLs must name the port actually bound (listen may say :0).
+        config.public_url = Some(format!("http://{addr}"));
+    }
     log_startup(&config, addr);
     let app = app::build(config, pool).await?;
     app.serve(listener, shutdown_signal()).await?;

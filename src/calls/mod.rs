@@ -48,6 +48,8 @@ impl Calls {
     /// turns true.
     pub fn start_tasks(&self, stop: tokio::sync::watch::Receiver<bool>) {
         tokio::spawn(events::run(self.clone(), stop.clone()));
+        // Build the landline area-code map now rather than on the first landline callee.
+        tokio::task::spawn_blocking(|| crate::numbers::PhoneData::embedded().lookup("01000000000"));
         tokio::spawn(sweeper::run(self.clone(), stop));
     }
 }

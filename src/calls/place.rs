@@ -238,7 +238,13 @@ impl Calls {
             Vec::new()
         };
 
-        let _routing = self.routing_lock.lock().await;
+        // Only concurrency caps need requests to see each other's reservations in memory.
+        let capped = lines.iter().any(|g| g.max_concurrent > 0);
+        let _routing = if capped {
+            Some(self.routing_lock.lock().await)
+        } else {
+            None
+        };
         let connected: Vec<(String, crate::esl::EslHandle)> = self.esl.connected();
         let Some((node, handle)) = connected
             .iter()
@@ -354,11 +360,9 @@ impl Calls {
             }
             Err(e) => return Err(e.into()),
         }
-        for (role, target) in [("caller", caller_t), ("callee", callee_t)] {
-            for leg in legs_of(role, target) {
-                store::insert_leg(&mut *tx, call_uuid, &node, &leg).await?;
-            }
-        }
+        let mut legs = legs_of("caller", caller_t);
+        legs.extend(legs_of("callee", callee_t));
+        store::insert_legs(&mut *tx, call_uuid, &node, &legs).await?;
         tx.commit().await.map_err(StoreError::from)?;
         // Hold the first line of each chain as live now, so the next request sees it.
         for t in [caller_t, callee_t] {

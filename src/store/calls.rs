@@ -122,21 +122,29 @@ pub async fn insert(db: impl PgExecutor<'_>, c: &NewCall<'_>) -> Result<(), Stor
     Ok(())
 }
 
-pub async fn insert_leg(
+/// Inserts all of a call's legs in one statement.
+pub async fn insert_legs(
     db: impl PgExecutor<'_>,
     call: Uuid,
     node: &str,
-    leg: &NewLeg,
+    legs: &[NewLeg],
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO call_legs (uuid, call_uuid, role, position, gateway, node) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(leg.uuid)
-        .bind(call)
-        .bind(leg.role)
-        .bind(leg.position)
-        .bind(&leg.gateway)
-        .bind(node)
-        .execute(db)
-        .await?;
+    let uuids: Vec<Uuid> = legs.iter().map(|l| l.uuid).collect();
+    let roles: Vec<&str> = legs.iter().map(|l| l.role).collect();
+    let positions: Vec<i32> = legs.iter().map(|l| l.position).collect();
+    let gateways: Vec<Option<String>> = legs.iter().map(|l| l.gateway.clone()).collect();
+    sqlx::query(
+        "INSERT INTO call_legs (uuid, call_uuid, role, position, gateway, node)
+         SELECT u, $2, r, p, g, $3 FROM UNNEST($1::uuid[], $4::text[], $5::int[], $6::text[]) AS t(u, r, p, g)",
+    )
+    .bind(&uuids)
+    .bind(call)
+    .bind(node)
+    .bind(&roles)
+    .bind(&positions)
+    .bind(&gateways)
+    .execute(db)
+    .await?;
     Ok(())
 }
 

@@ -36,6 +36,9 @@ impl TestApp {
             database_url: DbUrl::new(format!("{}/{db_name}", pg_base())),
             ..Config::default()
         };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        config.public_url = Some(format!("http://{addr}"));
         adjust(&mut config);
         config.validate().expect("test configuration is valid");
         let url = config.database_url.expose().to_string();
@@ -51,8 +54,6 @@ impl TestApp {
         callplane::store::migrate(&pool).await.unwrap();
         let api_key = config.api.keys.first().map(|k| k.expose().to_string());
         let app = callplane::app::build(config, pool.clone()).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.serve(listener, async {
             let _ = rx.await;
