@@ -17,11 +17,14 @@ use crate::esl::Supervisor;
 use crate::http::{self, AppState, auth::ApiKeys};
 use crate::metrics::Metrics;
 use crate::store;
+use crate::webhooks;
 
 pub struct App {
     state: AppState,
-    /// Flipped to true to stop the background tasks (ESL supervisor).
+    /// Flipped to true to stop the background tasks (ESL supervisor, webhook worker).
     stop: tokio::sync::watch::Sender<bool>,
+    /// The webhook delivery worker, started by `serve`; `None` when no webhook URL is set.
+    webhooks: Option<webhooks::Worker>,
     /// The server secret (upload tokens, signed URLs), from config or the database.
     pub secret: Secret,
 }
@@ -38,6 +41,15 @@ pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<App> {
                 .context("reading the server secret from the database")?;
             Secret::new(stored)
         }
+    };
+    let webhooks = match webhooks::Settings::from_config(&config.webhook)
+        .map_err(|p| anyhow::anyhow!("webhook configuration: {p}"))?
+    {
+        Some(settings) => Some(
+            webhooks::Worker::new(pool.clone(), settings)
+                .context("building the webhook HTTP client")?,
+        ),
+        None => None,
     };
     let api_keys = ApiKeys::new(config.api.keys.iter().map(|k| k.expose()));
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -61,6 +73,7 @@ pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<App> {
     Ok(App {
         state,
         stop,
+        webhooks,
         secret,
     })
 }
@@ -77,6 +90,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = self.router();
+        let worker = self.webhooks.map(|w| w.start(self.stop.subscribe()));
         let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -84,10 +98,21 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await
         .context("HTTP server failed");
-        // HTTP has drained; now say goodbye to the FreeSWITCH nodes, bounded so that a hung
-        // socket cannot hold the process.
+        // HTTP has drained; now say goodbye to the FreeSWITCH nodes and let the webhook worker
+        // finish its requests in flight, both bounded so that a hung socket cannot hold the
+        // process. A webhook abandoned here is sent again once its lease runs out.
         let _ = self.stop.send(true);
-        let _ = tokio::time::timeout(Duration::from_secs(3), self.state.esl.stopped()).await;
+        let webhooks_done = async {
+            if let Some(mut handle) = worker
+                && tokio::time::timeout(Duration::from_secs(3), &mut handle)
+                    .await
+                    .is_err()
+            {
+                handle.abort();
+            }
+        };
+        let esl_done = tokio::time::timeout(Duration::from_secs(3), self.state.esl.stopped());
+        let _ = tokio::join!(esl_done, webhooks_done);
         served
     }
 }

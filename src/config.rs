@@ -198,11 +198,21 @@ pub struct StorageConfig {
     pub url: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebhookConfig {
     pub url: Option<String>,
     pub secret: Option<Secret>,
+    pub previous_secret: Option<Secret>,
+    pub retry_for_secs: u64,
+    pub max_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_secs: u64,
+    pub retry_after_max_secs: u64,
+    pub connect_timeout_ms: u64,
+    pub timeout_ms: u64,
+    pub poll_interval_ms: u64,
+    pub batch_size: u16,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -253,6 +263,25 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             url: "file://./data/recordings".into(),
+        }
+    }
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            url: None,
+            secret: None,
+            previous_secret: None,
+            retry_for_secs: 24 * 3600,
+            max_attempts: 0,
+            backoff_base_ms: 5000,
+            backoff_max_secs: 3600,
+            retry_after_max_secs: 3600,
+            connect_timeout_ms: 5000,
+            timeout_ms: 20_000,
+            poll_interval_ms: 1000,
+            batch_size: 8,
         }
     }
 }
@@ -453,6 +482,7 @@ impl Config {
         if let Some(u) = &self.webhook.url {
             check_http_url("webhook.url (CALLPLANE_WEBHOOK_URL)", u)?;
         }
+        crate::webhooks::check_config(&self.webhook)?;
         if self.http.body_limit_bytes < 1024 {
             return Err(bad("http.body_limit_bytes", "must be at least 1024"));
         }

@@ -14,6 +14,7 @@
 //!   with (which extension, which route), for `/fsapi/xml_curl`.
 //! - `metrics`: Prometheus registry.
 //! - `net`: CIDR allow-lists.
+//! - `webhooks`: call webhooks: payloads, signing, outbox enqueue and the delivery worker.
 
 pub mod app;
 pub mod calls;
@@ -35,3 +36,4 @@ pub mod presence;
 pub mod routing;
 pub mod store;
 pub mod tokens;
+pub mod webhooks;

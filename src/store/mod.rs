@@ -6,6 +6,7 @@ pub mod cdrs;
 pub mod extensions;
 pub mod gateways;
 pub mod settings;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

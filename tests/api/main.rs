@@ -13,6 +13,7 @@ mod gateways;
 mod helpers;
 mod online;
 mod ops;
+mod webhooks;
 mod xml_curl;
 mod xml_curl_dialplan;
 mod xml_curl_hostile;
