@@ -10,6 +10,7 @@
 //! - `fsxml`: FreeSWITCH XML documents and all their escaping.
 //! - `metrics`: Prometheus registry.
 //! - `net`: CIDR allow-lists.
+//! - `storage`: recordings in a local directory or an S3 bucket, the spool, signed URLs.
 
 pub mod app;
 pub mod config;
@@ -23,5 +24,6 @@ pub mod net;
 pub mod numbers;
 pub mod presence;
 pub mod routing;
+pub mod storage;
 pub mod store;
 pub mod tokens;

@@ -8,7 +8,13 @@ pub mod error;
 pub mod extract;
 mod observe;
 mod ops;
+pub mod recordings;
 pub mod v1;
+
+/// `/fsapi`: what FreeSWITCH calls.
+pub mod fsapi {
+    pub mod upload;
+}
 
 use std::sync::Arc;
 
@@ -18,6 +24,7 @@ use sqlx::PgPool;
 use crate::config::{Config, Secret};
 use crate::esl::SupervisorHandle;
 use crate::metrics::Metrics;
+use crate::storage::Storage;
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -30,6 +37,8 @@ pub struct AppState {
     pub esl: SupervisorHandle,
     /// The server secret (upload tokens, signed URLs): from config or the database.
     pub secret: Secret,
+    /// Recordings: object storage, spool and recording URLs.
+    pub storage: Storage,
 }
 
 /// The whole HTTP application.
@@ -37,6 +46,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(v1::router(&state))
         .merge(ops::router())
+        .merge(fsapi::upload::routes())
+        .merge(recordings::routes())
         .method_not_allowed_fallback(v1::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

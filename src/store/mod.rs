@@ -3,6 +3,7 @@
 
 pub mod extensions;
 pub mod gateways;
+pub mod recordings;
 pub mod settings;
 
 use std::str::FromStr;

@@ -8,3 +8,5 @@ mod gateways;
 mod helpers;
 mod online;
 mod ops;
+mod recordings;
+mod s3;
