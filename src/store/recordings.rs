@@ -84,13 +84,26 @@ pub async fn claim(
     }
 }
 
-/// Marks a claimed recording as stored.
-pub async fn mark_stored(db: impl PgExecutor<'_>, call_uuid: Uuid) -> Result<(), StoreError> {
+/// Marks the recording as stored. Written as an upsert: if a failed concurrent upload of the
+/// same content released the claim meanwhile, the row is written again rather than lost.
+pub async fn mark_stored(
+    db: impl PgExecutor<'_>,
+    new: &NewRecording<'_>,
+) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE recordings SET status = 'stored', updated_at = now() \
-         WHERE call_uuid = $1 AND status = 'uploading'",
+        "INSERT INTO recordings \
+         (call_uuid, storage_key, size, content_type, format, sha256, status, file_name) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'stored', $7) \
+         ON CONFLICT (call_uuid) DO UPDATE SET status = 'stored', updated_at = now() \
+         WHERE recordings.status = 'uploading' AND recordings.sha256 = EXCLUDED.sha256",
     )
-    .bind(call_uuid)
+    .bind(new.call_uuid)
+    .bind(new.storage_key)
+    .bind(new.size)
+    .bind(new.content_type)
+    .bind(new.format)
+    .bind(new.sha256)
+    .bind(new.file_name)
     .execute(db)
     .await?;
     Ok(())

@@ -10,3 +10,4 @@ mod online;
 mod ops;
 mod recordings;
 mod s3;
+mod uploads;

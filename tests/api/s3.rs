@@ -259,3 +259,37 @@ async fn uploads_while_the_bucket_is_down_are_spooled_then_pushed_when_it_return
         bytes
     );
 }
+
+#[tokio::test]
+async fn a_full_spool_refuses_with_503_and_keeps_nothing() {
+    let reserved = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", reserved.local_addr().unwrap());
+    drop(reserved);
+    let dir = Dir::new();
+    let app = TestApp::spawn_with(|c| {
+        use_s3(c, &dir, &endpoint);
+        c.storage.spool_max_bytes = 1000;
+    })
+    .await;
+    let (small, big) = (Uuid::new_v4(), Uuid::new_v4());
+    assert_eq!(
+        upload_for(&app, &small, wav(1, 200)).await.1["data"]["status"],
+        "spooled"
+    );
+
+    let (status, body) = upload_for(&app, &big, wav(1, 2000)).await;
+
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let rows = callplane::store::recordings::by_call_uuid(&app.pool, big)
+        .await
+        .unwrap();
+    assert!(
+        rows.is_none(),
+        "the claim is released so a later retry can store it"
+    );
+    assert_eq!(
+        files_under(&dir.join("spool")).len(),
+        1,
+        "only the small one"
+    );
+}

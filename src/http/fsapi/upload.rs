@@ -145,30 +145,31 @@ async fn upload_audio(
     let (received, file_name) = receive(&state, multipart, timeout, cfg.max_upload_bytes).await?;
 
     let format = received.format(file_name.as_deref());
-    let key = RecordingKey::new(chrono::Utc::now().date_naive(), &call_uuid, format);
+    let fresh_key = RecordingKey::new(chrono::Utc::now().date_naive(), &call_uuid, format);
+    let sha256 = received.sha256.clone();
     let empty = received.size == 0;
     let new = NewRecording {
         call_uuid,
-        storage_key: key.as_str(),
+        storage_key: fresh_key.as_str(),
         size: received.size as i64,
         content_type: format.content_type(),
         format: format.ext(),
-        sha256: &received.sha256,
+        sha256: &sha256,
         status: if empty { "empty" } else { "uploading" },
         file_name: file_name.as_deref(),
     };
     let mut answer = Uploaded {
         call_uuid,
-        storage_key: key.to_string(),
+        storage_key: fresh_key.to_string(),
         size: new.size,
-        sha256: received.sha256.clone(),
+        sha256: sha256.clone(),
         format: format.ext().into(),
         status: if empty { "empty" } else { "stored" },
     };
     let key = match rec_store::claim(&state.pool, &new).await? {
         Claim::New if empty => return Ok(ok(answer)),
-        Claim::New => key,
-        Claim::Existing(first) if first.sha256 != received.sha256 => {
+        Claim::New => fresh_key.clone(),
+        Claim::Existing(first) if first.sha256 != sha256 => {
             tracing::warn!(call.uuid = %call_uuid, "a different recording was posted for this call; the first is kept");
             return Err(UploadError::Conflict);
         }
@@ -184,9 +185,15 @@ async fn upload_audio(
             RecordingKey::parse(&first.storage_key).ok_or(UploadError::Internal)?
         }
     };
+    let new = NewRecording {
+        storage_key: key.as_str(),
+        format: key.format().ext(),
+        content_type: key.format().content_type(),
+        ..new
+    };
     match state.storage.put(&key, received).await {
         Ok(placement) => {
-            rec_store::mark_stored(&state.pool, call_uuid).await?;
+            rec_store::mark_stored(&state.pool, &new).await?;
             if placement == Placement::Spooled {
                 answer.status = "spooled";
             }
