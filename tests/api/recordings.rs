@@ -320,3 +320,28 @@ async fn fsim_uploads_a_recording_from_an_originate_hangup_hook() {
     assert_eq!(&stored[8..12], b"WAVE");
     assert_eq!(stored.len() as i64, r.size);
 }
+
+#[test]
+fn storage_settings_are_checked_by_key_and_the_s3_secret_is_redacted() {
+    for (toml, key) in [
+        (
+            "[storage]\nmax_upload_bytes = 0\n",
+            "storage.max_upload_bytes",
+        ),
+        ("[storage]\nurl_ttl_secs = 700000\n", "storage.url_ttl_secs"),
+        ("[storage]\nspool_retry_ms = 1\n", "storage.spool_retry_ms"),
+        ("[storage]\nendpoint = \"minio:9000\"\n", "storage.endpoint"),
+        ("[storage]\nurl = \"s3://A_B\"\n", "storage.url"),
+    ] {
+        let e = Config::from_toml(toml).unwrap().validate().unwrap_err();
+        assert!(e.key.contains(key), "{toml}: {e}");
+    }
+    let cfg = Config::from_toml(
+        "[storage]\nurl = \"s3://rec/x\"\npath_style = false\nsecret_access_key = \"s3-very-secret\"\n",
+    )
+    .unwrap();
+    cfg.validate().unwrap();
+    assert!(!cfg.storage.path_style);
+    assert!(!cfg.to_redacted_toml().contains("s3-very-secret"));
+    assert!(!format!("{cfg:?}").contains("s3-very-secret"));
+}

@@ -21,9 +21,21 @@ const BUCKET: &str = "rec";
 
 /// Serves S3 on `listener` from `root` (each bucket a directory) until the test ends.
 fn serve_s3(listener: TcpListener, root: &Path) -> tokio::task::JoinHandle<()> {
+    serve_s3_at(listener, root, None)
+}
+
+/// Like [`serve_s3`]; with `domain`, virtual-hosted-style requests (`bucket.domain`) too.
+fn serve_s3_at(
+    listener: TcpListener,
+    root: &Path,
+    domain: Option<String>,
+) -> tokio::task::JoinHandle<()> {
     let fs = s3s_fs::FileSystem::new(root).unwrap();
     let mut b = s3s::service::S3ServiceBuilder::new(fs);
     b.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+    if let Some(d) = domain {
+        b.set_host(s3s::host::SingleDomain::new(&d).unwrap());
+    }
     let service = b.build();
     tokio::spawn(async move {
         let http =
@@ -291,5 +303,50 @@ async fn a_full_spool_refuses_with_503_and_keeps_nothing() {
         files_under(&dir.join("spool")).len(),
         1,
         "only the small one"
+    );
+}
+
+#[tokio::test]
+async fn virtual_hosted_style_presigns_with_the_bucket_in_the_host_name() {
+    let root = Dir::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let domain = format!("localhost:{}", addr.port());
+    let _s3 = serve_s3_at(listener, &root.0, Some(domain.clone()));
+    let dir = Dir::new();
+    let app = TestApp::spawn_with(|c| use_dir(c, &dir)).await;
+    let mut cfg = s3_config(&dir, &format!("http://{domain}"));
+    cfg.storage.path_style = false;
+    let storage = storage_like(&app, &cfg).await;
+    let u = Uuid::new_v4();
+    let key = RecordingKey::parse(&format!("2026/11/26/{u}.wav")).unwrap();
+    let object = root.join(BUCKET).join("calls").join(key.as_str());
+    std::fs::create_dir_all(object.parent().unwrap()).unwrap();
+    let bytes = wav(17, 500);
+    std::fs::write(&object, &bytes).unwrap();
+
+    let url = storage
+        .recording_url(&key, Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    assert!(
+        url.starts_with(&format!("http://{BUCKET}.{domain}/calls/{key}?")),
+        "{url}"
+    );
+    // No resolver here knows rec.localhost: point it at the server, as DNS would.
+    let client = reqwest::Client::builder()
+        .resolve(&format!("{BUCKET}.localhost"), addr)
+        .build()
+        .unwrap();
+    let res = client.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().to_vec(), bytes);
+    let wrong_host = url.replace(&format!("{BUCKET}.{domain}"), &domain);
+    let res = client.get(&wrong_host).send().await.unwrap();
+    assert_ne!(
+        res.status(),
+        StatusCode::OK,
+        "the host is part of the signature"
     );
 }
