@@ -1,4 +1,4 @@
-//! The hostile inputs of `POST /fsapi/upload_audio` (HOSTILE_INPUTS 4.4): uuids, the form's
+//! The hostile inputs of `POST /fsapi/upload_audio`: uuids, the form's
 //! shape, tokens, empty and duplicate files, resets and stalls mid-body, the size cap and the
 //! `/fsapi` allow-list. Each leaves nothing behind when it is refused.
 

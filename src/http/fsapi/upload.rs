@@ -185,27 +185,50 @@ async fn upload_audio(
             RecordingKey::parse(&first.storage_key).ok_or(UploadError::Internal)?
         }
     };
-    let new = NewRecording {
-        storage_key: key.as_str(),
-        format: key.format().ext(),
-        content_type: key.format().content_type(),
-        ..new
-    };
-    match state.storage.put(&key, received).await {
+    // Storing runs in a task of its own: a caller that hangs up now cannot cancel it half-way
+    // and leave the claim behind.
+    let size = new.size;
+    let task_state = state.clone();
+    let placement = tokio::spawn(async move {
+        let new = NewRecording {
+            call_uuid,
+            storage_key: key.as_str(),
+            size,
+            content_type: key.format().content_type(),
+            format: key.format().ext(),
+            sha256: &sha256,
+            status: "uploading",
+            file_name: file_name.as_deref(),
+        };
+        store_claimed(&task_state, &key, received, &new).await
+    })
+    .await
+    .map_err(|_| UploadError::Internal)??;
+    if placement == Placement::Spooled {
+        answer.status = "spooled";
+    }
+    tracing::info!(call.uuid = %call_uuid, key = %answer.storage_key, size = answer.size, status = answer.status, "recording received");
+    Ok(ok(answer))
+}
+
+/// Puts a claimed recording into storage and marks it stored, or releases the claim.
+async fn store_claimed(
+    state: &AppState,
+    key: &RecordingKey,
+    received: crate::storage::Received,
+    new: &NewRecording<'_>,
+) -> Result<Placement, UploadError> {
+    match state.storage.put(key, received).await {
         Ok(placement) => {
-            rec_store::mark_stored(&state.pool, &new).await?;
-            if placement == Placement::Spooled {
-                answer.status = "spooled";
-            }
-            tracing::info!(call.uuid = %call_uuid, key = %key, size = answer.size, status = answer.status, "recording received");
-            Ok(ok(answer))
+            rec_store::mark_stored(&state.pool, new).await?;
+            Ok(placement)
         }
         Err(e) => {
-            let _ = rec_store::release(&state.pool, call_uuid).await;
+            let _ = rec_store::release(&state.pool, new.call_uuid).await;
             Err(match e {
                 StorageError::SpoolFull => UploadError::Unavailable(e.to_string()),
                 other => {
-                    tracing::error!(call.uuid = %call_uuid, error = %other, "recording not stored");
+                    tracing::error!(call.uuid = %new.call_uuid, error = %other, "recording not stored");
                     UploadError::Internal
                 }
             })
@@ -339,50 +362,4 @@ fn check_allowed(state: &AppState, req: &Request) -> Result<(), UploadError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const U: &str = "0b5b3a3c-1c8e-4f3a-9d2e-2f4b5c6d7e8f";
-
-    fn rejected(q: &str) -> bool {
-        matches!(parse_query(q), Err(UploadError::BadRequest(_)))
-    }
-
-    #[test]
-    fn query_takes_one_strict_uuid_with_an_optional_a_prefix() {
-        assert_eq!(
-            parse_query(&format!("uuid={U}&token=t"))
-                .unwrap()
-                .0
-                .to_string(),
-            U
-        );
-        assert_eq!(
-            parse_query(&format!("uuid=a_{U}&token=t"))
-                .unwrap()
-                .0
-                .to_string(),
-            U
-        );
-        let upper = U.to_uppercase();
-        assert_eq!(
-            parse_query(&format!("uuid={upper}&token=t"))
-                .unwrap()
-                .0
-                .to_string(),
-            U
-        );
-        assert!(rejected("uuid=../../etc/passwd&token=t"));
-        assert!(rejected("uuid=..%2F..%2Fetc%2Fpasswd&token=t"));
-        assert!(rejected(&format!("uuid={U}%20&token=t")));
-        assert!(rejected(&format!("uuid={U}+&token=t")));
-        assert!(rejected(&format!("uuid=a_a_{U}&token=t")));
-        assert!(rejected(&format!("uuid={U}&uuid={U}&token=t")));
-        assert!(rejected(&format!("uuid={U}&token=t&token=t")));
-        assert!(rejected("token=t"));
-        assert!(matches!(
-            parse_query(&format!("uuid={U}")),
-            Err(UploadError::Unauthorized)
-        ));
-    }
-}
+mod tests;
