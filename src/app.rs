@@ -16,6 +16,7 @@ use crate::config::{Config, Secret};
 use crate::esl::Supervisor;
 use crate::http::{self, AppState, auth::ApiKeys};
 use crate::metrics::Metrics;
+use crate::storage::{self, Storage};
 use crate::store;
 use crate::webhooks;
 
@@ -52,7 +53,9 @@ pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<App> {
         None => None,
     };
     let api_keys = ApiKeys::new(config.api.keys.iter().map(|k| k.expose()));
+    let storage = open_storage(&config, &secret).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(storage.clone().run_spool(stopped.clone()));
     let esl = Supervisor::start(
         config.esl.nodes.clone(),
         config.esl.password.expose().to_string(),
@@ -69,6 +72,7 @@ pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<App> {
         esl,
         secret: secret.clone(),
         calls,
+        storage,
     };
     Ok(App {
         state,
@@ -115,6 +119,36 @@ impl App {
         let _ = tokio::join!(esl_done, webhooks_done);
         served
     }
+}
+
+/// Opens the recordings store. A bucket that does not exist or refuses the credentials stops
+/// the start with the reason; one that cannot be reached is logged loudly and uploads are
+/// spooled until it answers.
+async fn open_storage(config: &Config, secret: &Secret) -> anyhow::Result<Storage> {
+    let c = &config.storage;
+    let settings = storage::Settings {
+        url: c.url.clone(),
+        path_style: c.path_style,
+        endpoint: c.endpoint.clone(),
+        region: c.region.clone(),
+        access_key_id: c.access_key_id.clone(),
+        secret_access_key: c.secret_access_key.as_ref().map(|s| s.expose().to_string()),
+        spool_dir: c.spool_dir.clone().into(),
+        spool_max_bytes: c.spool_max_bytes,
+        spool_retry: Duration::from_millis(c.spool_retry_ms),
+        public_url: config.public_url(),
+        secret: secret.expose().to_string(),
+    };
+    let storage = Storage::open(settings)
+        .await
+        .with_context(|| format!("opening recording storage {}", c.url))?;
+    if let Err(e) = storage.check().await {
+        if !e.is_retryable() {
+            anyhow::bail!("recording storage {} is not usable: {e}", c.url);
+        }
+        tracing::error!(error = %e, storage = %c.url, "recording storage unreachable at start; uploads are spooled until it answers");
+    }
+    Ok(storage)
 }
 
 /// 32 random bytes, URL-safe base64.

@@ -196,6 +196,26 @@ pub struct EslConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
     pub url: String,
+    /// S3: path-style requests (`endpoint/bucket/key`) rather than virtual-hosted-style
+    /// (`bucket.endpoint/key`, which Aliyun OSS requires).
+    pub path_style: bool,
+    /// S3 settings; unset ones come from the usual `AWS_*` environment variables.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+    /// Largest recording accepted, in bytes; larger uploads get 413.
+    pub max_upload_bytes: u64,
+    /// An upload that sends nothing for this long is abandoned (408).
+    pub upload_read_timeout_secs: u64,
+    /// Lifetime of the recording URLs handed out (webhook, call detail).
+    pub url_ttl_secs: u64,
+    /// Local spool: uploads being received, and recordings waiting for the bucket.
+    pub spool_dir: String,
+    /// Most bytes the spool holds waiting for the bucket; beyond it uploads get 503.
+    pub spool_max_bytes: u64,
+    /// How often spooled recordings are pushed (backing off while the bucket stays down).
+    pub spool_retry_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -263,6 +283,17 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             url: "file://./data/recordings".into(),
+            path_style: true,
+            endpoint: None,
+            region: None,
+            access_key_id: None,
+            secret_access_key: None,
+            max_upload_bytes: 512 * 1024 * 1024,
+            upload_read_timeout_secs: 30,
+            url_ttl_secs: 3600,
+            spool_dir: "./data/spool".into(),
+            spool_max_bytes: 2 * 1024 * 1024 * 1024,
+            spool_retry_ms: 10_000,
         }
     }
 }
@@ -479,6 +510,7 @@ impl Config {
                 .map_err(|p| bad("esl.nodes (CALLPLANE_ESL)", format!("'{n}': {p}")))?;
         }
         check_storage_url(&self.storage.url)?;
+        self.storage.validate()?;
         if let Some(u) = &self.webhook.url {
             check_http_url("webhook.url (CALLPLANE_WEBHOOK_URL)", u)?;
         }
@@ -625,6 +657,34 @@ fn check_host_port(s: &str) -> Result<(), String> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     crate::domain::text::check_host("host", host)
         .map_err(|_| "host must be an IP address or a host name".to_string())
+}
+
+impl StorageConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_upload_bytes == 0 {
+            return Err(bad("storage.max_upload_bytes", "must be at least 1"));
+        }
+        if self.upload_read_timeout_secs == 0 {
+            return Err(bad(
+                "storage.upload_read_timeout_secs",
+                "must be at least 1",
+            ));
+        }
+        // S3 presigned URLs cannot outlive 7 days.
+        if !(1..=7 * 24 * 3600).contains(&self.url_ttl_secs) {
+            return Err(bad("storage.url_ttl_secs", "must be 1 to 604800 (7 days)"));
+        }
+        if self.spool_dir.is_empty() {
+            return Err(bad("storage.spool_dir", "must name a directory"));
+        }
+        if self.spool_retry_ms < 10 {
+            return Err(bad("storage.spool_retry_ms", "must be at least 10"));
+        }
+        if let Some(ep) = &self.endpoint {
+            check_http_url("storage.endpoint", ep)?;
+        }
+        Ok(())
+    }
 }
 
 fn check_storage_url(u: &str) -> Result<(), ConfigError> {

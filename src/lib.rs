@@ -15,6 +15,7 @@
 //! - `metrics`: Prometheus registry.
 //! - `net`: CIDR allow-lists.
 //! - `webhooks`: call webhooks: payloads, signing, outbox enqueue and the delivery worker.
+//! - `storage`: recordings in a local directory or an S3 bucket, the spool, signed URLs.
 
 pub mod app;
 pub mod calls;
@@ -34,6 +35,7 @@ pub mod numbers;
 pub mod originate;
 pub mod presence;
 pub mod routing;
+pub mod storage;
 pub mod store;
 pub mod tokens;
 pub mod webhooks;

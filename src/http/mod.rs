@@ -9,6 +9,7 @@ pub mod extract;
 pub mod fsapi;
 mod observe;
 mod ops;
+pub mod recordings;
 pub mod v1;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use sqlx::PgPool;
 use crate::config::{Config, Secret};
 use crate::esl::SupervisorHandle;
 use crate::metrics::Metrics;
+use crate::storage::Storage;
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -33,6 +35,8 @@ pub struct AppState {
     pub secret: Secret,
     /// Click-to-call and the call lifecycle.
     pub calls: crate::calls::Calls,
+    /// Recordings: object storage, spool and recording URLs.
+    pub storage: Storage,
 }
 
 /// The whole HTTP application.
@@ -41,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(v1::router(&state))
         .merge(fsapi::router(&state))
         .merge(ops::router())
+        .merge(recordings::routes())
         .method_not_allowed_fallback(v1::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -5,6 +5,7 @@ pub mod calls;
 pub mod cdrs;
 pub mod extensions;
 pub mod gateways;
+pub mod recordings;
 pub mod settings;
 pub mod webhooks;
 

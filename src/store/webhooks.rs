@@ -71,11 +71,15 @@ pub async fn claim_due(
     pool: &PgPool,
     limit: i64,
     lease: Duration,
+    retry_for: Duration,
 ) -> Result<Vec<Claimed>, StoreError> {
+    // A never-attempted row whose window is over belongs to `expire_unsent`, not to a sender:
+    // without this condition a row committed between the two statements of a tick was sent.
     Ok(sqlx::query_as(
         "WITH due AS (
              SELECT o.id FROM webhook_outbox o
              WHERE o.status = 'pending' AND o.next_attempt_at <= now()
+               AND NOT (o.attempts = 0 AND o.retry_from + make_interval(secs => $3) < now())
                AND NOT EXISTS (
                    SELECT 1 FROM webhook_outbox e
                    WHERE e.call_uuid = o.call_uuid AND e.id < o.id AND e.status = 'pending')
@@ -92,6 +96,7 @@ pub async fn claim_due(
     )
     .bind(limit)
     .bind(lease.as_secs_f64())
+    .bind(retry_for.as_secs_f64())
     .fetch_all(pool)
     .await?)
 }

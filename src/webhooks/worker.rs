@@ -110,7 +110,13 @@ impl Worker {
                 "webhooks never sent: their retry window ended first"
             );
         }
-        let claimed = outbox::claim_due(&self.inner.pool, s.batch_size.into(), s.lease()).await?;
+        let claimed = outbox::claim_due(
+            &self.inner.pool,
+            s.batch_size.into(),
+            s.lease(),
+            s.limits.retry_for,
+        )
+        .await?;
         let busy = !claimed.is_empty();
         let mut set = JoinSet::new();
         for c in claimed {

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod cdr;
 pub mod error;
+pub mod upload;
 pub mod xml_curl;
 
 use axum::Router;
@@ -21,7 +22,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(with_basic(&access, cdr::routes()))
         .merge(with_basic(&access, xml_curl::routes()))
-    // upload_audio: .merge(allow_listed(&access, upload::routes()))
+        .merge(allow_listed(&access, upload::routes()))
 }
 
 /// `routes` behind the allow-list and HTTP Basic (loopback only without credentials).
