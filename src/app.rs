@@ -62,7 +62,13 @@ pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<App> {
         stopped,
     );
     let config = Arc::new(config);
-    let calls = Calls::new(pool.clone(), esl.clone(), config.clone(), secret.clone());
+    let calls = Calls::new(
+        pool.clone(),
+        esl.clone(),
+        config.clone(),
+        secret.clone(),
+        Some(storage.clone()),
+    );
     calls.start_tasks(stop.subscribe());
     let state = AppState {
         pool,

@@ -112,6 +112,12 @@ pub struct CallsConfig {
     pub job_timeout_secs: u64,
     /// How often open calls are checked for ones FreeSWITCH never reported on.
     pub sweep_interval_ms: u64,
+    /// After an answered call ends, how long to wait for its recording before the webhook says
+    /// `absent` (a late recording then sends `call.recording_ready`).
+    pub recording_wait_secs: u64,
+    /// After a call ends, how long to wait for its CDR before the webhook goes out with
+    /// `"cdr": null` (FreeSWITCH not posting CDRs must not hold webhooks forever).
+    pub cdr_wait_secs: u64,
     /// Numbers click-to-call refuses to dial (emergency services by default).
     pub blocked_numbers: Vec<String>,
     /// What the caller hears while the callee rings (tone_stream or file).
@@ -139,6 +145,8 @@ impl Default for CallsConfig {
             originate_timeout_secs: 45,
             job_timeout_secs: 90,
             sweep_interval_ms: 5000,
+            recording_wait_secs: 60,
+            cdr_wait_secs: 300,
             blocked_numbers: ["110", "112", "119", "120", "122", "911", "999"]
                 .map(String::from)
                 .to_vec(),

@@ -36,7 +36,11 @@ pub fn after_hangup(shared: &Arc<Shared>, leg: &Leg) {
         };
         tokio::spawn(post_cdr(dest, xml, cdr.cred.clone(), cdr.retries, delay));
     }
-    if let Some(upload) = recording_upload(leg) {
+    // A recording exists only for a leg that was answered (record_session waits for answer);
+    // a hook on an unanswered leg would point curl at a file that was never written.
+    if leg.answered_us > 0
+        && let Some(upload) = recording_upload(leg)
+    {
         tokio::spawn(async move {
             let wav = tone_wav(1);
             let (ctype, body) =

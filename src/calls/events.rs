@@ -205,6 +205,7 @@ impl Calls {
         for leg in store::legs(&self.pool, call).await? {
             self.live.remove(&leg.uuid.to_string());
         }
+        self.settle(call).await;
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! sweeper ends calls that FreeSWITCH never reports on (`sweeper`). Line state for routing
 //! (live channels, gateway reachability) lives in `live`.
 
+pub mod complete;
 pub mod events;
 pub mod live;
 pub mod outcome;
@@ -26,18 +27,27 @@ pub struct Calls {
     pub secret: Secret,
     pub live: Arc<LiveCalls>,
     pub health: Arc<GatewayHealth>,
+    /// Where recordings are; None only in tools that place no calls.
+    pub storage: Option<crate::storage::Storage>,
     /// Serialises routing decisions within this replica, so two requests cannot both take a
     /// line's last free channel (the daily limit is enforced in the database across replicas).
     pub routing_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Calls {
-    pub fn new(pool: PgPool, esl: SupervisorHandle, config: Arc<Config>, secret: Secret) -> Self {
+    pub fn new(
+        pool: PgPool,
+        esl: SupervisorHandle,
+        config: Arc<Config>,
+        secret: Secret,
+        storage: Option<crate::storage::Storage>,
+    ) -> Self {
         Calls {
             pool,
             esl,
             config,
             secret,
+            storage,
             live: Arc::default(),
             health: Arc::default(),
             routing_lock: Arc::default(),

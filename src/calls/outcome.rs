@@ -1,18 +1,10 @@
-//! How a call ends, from the hangup causes FreeSWITCH reports: the contract's `status`
-//! (answered, busy, no_answer, canceled, failed) and the cause that explains it.
+//! How a call ends: which of the hangup causes FreeSWITCH reports explains it, and the
+//! contract's `status` for it.
 
-/// The contract's status for a call that ended: answered when the callee leg was answered,
-/// otherwise by the hangup cause.
+/// The contract's status for a call that ended (the mapping lives with the webhook payload,
+/// which the business system sees).
 pub fn status(callee_answered: bool, cause: &str) -> &'static str {
-    if callee_answered {
-        return "answered";
-    }
-    match cause {
-        "USER_BUSY" => "busy",
-        "NO_ANSWER" | "NO_USER_RESPONSE" | "ALLOTTED_TIMEOUT" => "no_answer",
-        "ORIGINATOR_CANCEL" => "canceled",
-        _ => "failed",
-    }
+    crate::webhooks::CallStatus::from_hangup(Some(cause), callee_answered).as_str()
 }
 
 /// The cause that explains a call ending without the callee answering. The caller leg's
@@ -34,30 +26,6 @@ pub fn explaining_cause<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statuses_follow_the_contract() {
-        assert_eq!(status(true, "NORMAL_CLEARING"), "answered");
-        assert_eq!(
-            status(true, "USER_BUSY"),
-            "answered",
-            "answered wins over a later cause"
-        );
-        assert_eq!(status(false, "USER_BUSY"), "busy");
-        for c in ["NO_ANSWER", "NO_USER_RESPONSE", "ALLOTTED_TIMEOUT"] {
-            assert_eq!(status(false, c), "no_answer", "{c}");
-        }
-        assert_eq!(status(false, "ORIGINATOR_CANCEL"), "canceled");
-        for c in [
-            "CALL_REJECTED",
-            "GATEWAY_DOWN",
-            "NORMAL_TEMPORARY_FAILURE",
-            "RECOVERY_ON_TIMER_EXPIRE",
-            "",
-        ] {
-            assert_eq!(status(false, c), "failed", "{c}");
-        }
-    }
 
     #[test]
     fn the_callee_side_explains_a_failed_bridge() {

@@ -502,6 +502,7 @@ impl Calls {
                 self.live.remove(&leg.uuid.to_string());
             }
         }
+        self.settle(call_uuid).await;
     }
 
     async fn abandon(

@@ -26,6 +26,7 @@ pub async fn run(calls: Calls, mut stop: watch::Receiver<bool>) {
             }
             _ = tick.tick() => {
                 calls.sweep_once().await;
+                calls.settle_pending().await;
                 if last_poll.elapsed() >= GATEWAY_POLL {
                     calls.poll_gateways().await;
                     last_poll = tokio::time::Instant::now();

@@ -448,3 +448,47 @@ pub async fn release_daily(
     .await?;
     Ok(())
 }
+
+/// The ended call, locked for the completion transaction.
+pub async fn lock_ended(
+    db: impl PgExecutor<'_>,
+    call: Uuid,
+) -> Result<Option<CallRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM calls WHERE uuid = $1 AND state IN ('completed', 'failed') FOR UPDATE"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(call)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// Which webhook events a call already has, with the recording status each reported.
+pub async fn webhook_events(
+    db: impl PgExecutor<'_>,
+    call: Uuid,
+) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT event_type, payload->'recording'->>'status' FROM webhook_outbox WHERE call_uuid = $1",
+    )
+    .bind(call)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Ended calls still waiting for a webhook (or for a late recording's second event).
+pub async fn unsettled(db: impl PgExecutor<'_>, limit: i64) -> Result<Vec<Uuid>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT c.uuid FROM calls c
+         WHERE c.state IN ('completed', 'failed') AND c.ended_at > now() - interval '2 days'
+           AND (NOT EXISTS (SELECT 1 FROM webhook_outbox w WHERE w.call_uuid = c.uuid AND w.event_type = 'call.completed')
+             OR (EXISTS (SELECT 1 FROM recordings r WHERE r.call_uuid = c.uuid AND r.status = 'stored')
+                 AND NOT EXISTS (SELECT 1 FROM webhook_outbox w WHERE w.call_uuid = c.uuid
+                     AND (w.event_type = 'call.recording_ready' OR (w.event_type = 'call.completed'
+                          AND w.payload->'recording'->>'status' = 'ok')))))
+         ORDER BY c.ended_at LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}

@@ -269,3 +269,17 @@ pub async fn get(pool: &PgPool, uuid: &str) -> Result<Option<(CdrRow, Vec<u8>)>,
         .await?;
     Ok(r.map(|r| (r.row, r.raw)))
 }
+
+/// The caller leg's CDR of an API call (its uuid is the call's), else any CDR linked to it.
+pub async fn for_call(
+    db: impl sqlx::PgExecutor<'_>,
+    call: Uuid,
+) -> Result<Option<CdrRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM cdrs WHERE call_uuid = $1 AND parsed ORDER BY (uuid = $1::text) DESC, id LIMIT 1"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(call)
+        .fetch_optional(db)
+        .await?)
+}

@@ -43,6 +43,17 @@ impl CallStatus {
     /// reply without one) and every cause not listed here are `failed`. A rejected originate
     /// is mapped by the cause its `-ERR` reply names, with the `-ERR ` prefix removed by the
     /// caller: `-ERR USER_BUSY` is busy, `-ERR GATEWAY_DOWN` failed.
+    /// The status as the contract spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallStatus::Answered => "answered",
+            CallStatus::NoAnswer => "no_answer",
+            CallStatus::Busy => "busy",
+            CallStatus::Failed => "failed",
+            CallStatus::Canceled => "canceled",
+        }
+    }
+
     pub fn from_hangup(cause: Option<&str>, callee_answered: bool) -> CallStatus {
         if callee_answered {
             return CallStatus::Answered;

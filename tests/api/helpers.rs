@@ -21,6 +21,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub api_key: Option<String>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Recordings and spool of this test.
+    pub files: std::path::PathBuf,
 }
 
 impl TestApp {
@@ -39,6 +41,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         config.public_url = Some(format!("http://{addr}"));
+        // Recordings and the spool go to a directory of the test's own, removed on drop.
+        let files =
+            std::env::temp_dir().join(format!("callplane-test-{}", uuid::Uuid::new_v4().simple()));
+        config.storage.url = format!("file://{}", files.join("recordings").display());
+        config.storage.spool_dir = files.join("spool").display().to_string();
         adjust(&mut config);
         config.validate().expect("test configuration is valid");
         let url = config.database_url.expose().to_string();
@@ -65,6 +72,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             api_key,
             shutdown: Some(tx),
+            files,
         }
     }
 
@@ -166,6 +174,7 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
         drop_database(&self.db_name);
+        let _ = std::fs::remove_dir_all(&self.files);
     }
 }
 

@@ -5,6 +5,7 @@ mod auth_and_envelope;
 mod calls;
 mod cdr;
 mod cli;
+mod completion;
 mod extensions;
 mod freeswitch_conf;
 mod fsapi_access;

@@ -5,7 +5,7 @@
 //! the schedule itself is unit-tested in `webhooks::schedule`.
 
 mod delivery;
-mod receiver;
+pub mod receiver;
 mod replicas;
 mod retries;
 

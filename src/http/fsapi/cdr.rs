@@ -84,6 +84,12 @@ async fn ingest(State(s): State<AppState>, req: Request) -> Result<Response, Fsa
         "{}",
         if created { "CDR stored" } else { "CDR already stored" }
     );
+    // The caller leg's CDR of an API call carries the call's uuid: its webhook may be ready
+    // now. Off the response path, so FreeSWITCH's session thread is not kept waiting.
+    if let Ok(call) = uuid::Uuid::parse_str(&prepared.uuid) {
+        let calls = s.calls.clone();
+        tokio::spawn(async move { calls.settle(call).await });
+    }
     Ok((StatusCode::OK, "OK\n").into_response())
 }
 

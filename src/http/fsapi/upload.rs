@@ -158,7 +158,10 @@ async fn upload_audio(
         status: if empty { "empty" } else { "stored" },
     };
     let key = match rec_store::claim(&state.pool, &new).await? {
-        Claim::New if empty => return Ok(ok(answer)),
+        Claim::New if empty => {
+            settle_later(&state, call_uuid);
+            return Ok(ok(answer));
+        }
         Claim::New => fresh_key.clone(),
         Claim::Existing(first) if first.sha256 != sha256 => {
             tracing::warn!(call.uuid = %call_uuid, "a different recording was posted for this call; the first is kept");
@@ -199,7 +202,14 @@ async fn upload_audio(
         answer.status = "spooled";
     }
     tracing::info!(call.uuid = %call_uuid, key = %answer.storage_key, size = answer.size, status = answer.status, "recording received");
+    settle_later(&state, call_uuid);
     Ok(ok(answer))
+}
+
+/// The call's webhook may be ready now that its recording is here (or a second event is due).
+fn settle_later(state: &AppState, call: Uuid) {
+    let calls = state.calls.clone();
+    tokio::spawn(async move { calls.settle(call).await });
 }
 
 /// Puts a claimed recording into storage and marks it stored, or releases the claim.

@@ -15,6 +15,7 @@ use crate::http::envelope::{Envelope, Paged, ok};
 use crate::http::error::ApiError;
 use crate::http::extract::{Body, Params, page};
 use crate::store::calls::{self as store, CallFilter, CallRow, EventRow, LegRow};
+use crate::webhooks::{Attempt, CdrSummary, Delivery, Recording};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -150,6 +151,14 @@ pub struct CallDetail {
     pub legs: Vec<LegRow>,
     /// The event timeline as FreeSWITCH reported it.
     pub events: Vec<EventRow>,
+    /// The caller leg's CDR, once FreeSWITCH posted it.
+    pub cdr: Option<CdrSummary>,
+    /// The recording with a signed, expiring URL, once uploaded.
+    pub recording: Option<Recording>,
+    /// Each webhook event for this call and its delivery state.
+    pub webhooks: Vec<Delivery>,
+    /// Every delivery attempt: status code, latency, error.
+    pub webhook_attempts: Vec<Attempt>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -176,11 +185,21 @@ pub async fn detail(
     let routing = row.routing.0.clone();
     let legs = store::legs(&s.pool, uuid).await?;
     let events = store::events(&s.pool, uuid).await?;
+    let cdr = crate::store::cdrs::for_call(&s.pool, uuid)
+        .await?
+        .map(crate::calls::complete::summary);
+    let recording = s.calls.recording(uuid).await?;
+    let webhooks = crate::webhooks::deliveries_for_call(&s.pool, uuid).await?;
+    let webhook_attempts = crate::webhooks::attempts_for_call(&s.pool, uuid).await?;
     Ok(ok(CallDetail {
         call: row.into(),
         routing,
         legs,
         events,
+        cdr,
+        recording,
+        webhooks,
+        webhook_attempts,
     }))
 }
 
