@@ -163,16 +163,69 @@ fn dial(target: &Target, caller_id: &str, out: &mut String) -> Result<(), Unsafe
     Ok(())
 }
 
-/// The `api` command text (without `bgapi`) for a click-to-call.
-pub fn click_to_call(c: &ClickToCall<'_>) -> Result<String, Unsafe> {
+/// The applications the caller's channel runs once it is answered (click-to-call) or routed
+/// (dialplan): ringback, the failover rule, the recording set-up exported to the callee leg,
+/// the bridge, and the closing playback and hangup.
+fn call_apps(c: &ClickToCall<'_>) -> Result<Vec<(&'static str, String)>, Unsafe> {
     check("recording file", c.recording_file, "/")?;
     check("upload url", c.upload_url, "/:?=&[]%")?;
-    check("caller display number", c.caller_display_number, "")?;
     check("closing playback", c.closing_playback, "/:%(),;=")?;
     check("ringback", c.ringback, "/:%(),;=")?;
     for cause in c.stop_failover_on {
         check("failover cause", cause, "")?;
     }
+    let mut apps = vec![("set", format!("ringback={}", c.ringback))];
+    if !c.stop_failover_on.is_empty() {
+        apps.push((
+            "set",
+            format!("fail_on_single_reject={}", c.stop_failover_on.join(",")),
+        ));
+    }
+    apps.push(("export", "nolocal:media_bug_answer_req=true".into()));
+    apps.push(("export", "nolocal:record_sample_rate=8000".into()));
+    apps.push(("export", "nolocal:RECORD_STEREO=true".into()));
+    apps.push((
+        "export",
+        format!(
+            "nolocal:execute_on_answer=record_session:{}",
+            c.recording_file
+        ),
+    ));
+    match c.upload {
+        UploadMode::CurlHook => {
+            apps.push(("export", "nolocal:session_in_hangup_hook=true".into()));
+            apps.push((
+                "export",
+                format!(
+                    "nolocal:api_hangup_hook=system curl -s -XPOST -F \"files=@{}\" \"{}\"",
+                    c.recording_file, c.upload_url
+                ),
+            ));
+        }
+        UploadMode::CurlSendfile => apps.push((
+            "export",
+            format!(
+                "nolocal:record_post_process_exec_api=curl_sendfile:{} files={}",
+                c.upload_url, c.recording_file
+            ),
+        )),
+        UploadMode::None => {}
+    }
+    let mut bridge = format!(
+        "{{callplane_call_uuid={},callplane_leg=callee}}",
+        c.call_uuid
+    );
+    dial(c.callee, c.fallback_caller_id, &mut bridge)?;
+    apps.push(("bridge", bridge));
+    apps.push(("playback", c.closing_playback.to_string()));
+    apps.push(("hangup", String::new()));
+    Ok(apps)
+}
+
+/// The `api` command text (without `bgapi`) for a click-to-call.
+pub fn click_to_call(c: &ClickToCall<'_>) -> Result<String, Unsafe> {
+    check("caller display number", c.caller_display_number, "")?;
+    let apps = call_apps(c)?;
     let mut s = String::with_capacity(1024);
     write!(
         s,
@@ -185,54 +238,33 @@ pub fn click_to_call(c: &ClickToCall<'_>) -> Result<String, Unsafe> {
     .ok();
     // The caller's phone shows the callee's number, unless a line must send its own.
     dial(c.caller, c.caller_display_number, &mut s)?;
-    s.push_str(" 'm:^:");
-    write!(s, "set:ringback={}^", c.ringback).ok();
-    if !c.stop_failover_on.is_empty() {
-        write!(
-            s,
-            "set:fail_on_single_reject={}^",
-            c.stop_failover_on.join(",")
-        )
-        .ok();
-    }
-    s.push_str("export:nolocal:media_bug_answer_req=true^");
-    s.push_str("export:nolocal:record_sample_rate=8000^");
-    s.push_str("export:nolocal:RECORD_STEREO=true^");
-    write!(
-        s,
-        "export:nolocal:execute_on_answer=record_session:{}^",
-        c.recording_file
-    )
-    .ok();
-    match c.upload {
-        UploadMode::CurlHook => {
-            s.push_str("export:nolocal:session_in_hangup_hook=true^");
-            write!(
-                s,
-                "export:nolocal:api_hangup_hook=system curl -s -XPOST -F \"files=@{}\" \"{}\"^",
-                c.recording_file, c.upload_url
-            )
-            .ok();
-        }
-        UploadMode::CurlSendfile => {
-            write!(
-                s,
-                "export:nolocal:record_post_process_exec_api=curl_sendfile:{} files={}^",
-                c.upload_url, c.recording_file
-            )
-            .ok();
-        }
-        UploadMode::None => {}
-    }
-    write!(
-        s,
-        "bridge:{{callplane_call_uuid={},callplane_leg=callee}}",
-        c.call_uuid
-    )
-    .ok();
-    dial(c.callee, c.fallback_caller_id, &mut s)?;
-    write!(s, "^playback:{}^hangup' inline", c.closing_playback).ok();
+    let inline: Vec<String> = apps
+        .iter()
+        .map(|(app, arg)| {
+            if arg.is_empty() {
+                app.to_string()
+            } else {
+                format!("{app}:{arg}")
+            }
+        })
+        .collect();
+    write!(s, " 'm:^:{}' inline", inline.join("^")).ok();
     Ok(s)
+}
+
+/// The dialplan actions for a call an extension dialled to an external number: the same
+/// set-up as a click-to-call's callee side, on the channel that is already there. `c.caller`
+/// is not dialled (the caller is the channel asking); its variables tag the channel instead.
+pub fn dialplan_actions(c: &ClickToCall<'_>) -> Result<Vec<(&'static str, String)>, Unsafe> {
+    let mut actions = vec![
+        ("set", format!("callplane_call_uuid={}", c.call_uuid)),
+        ("set", "callplane_leg=caller".to_string()),
+        ("set", "hangup_after_bridge=true".to_string()),
+        ("set", "continue_on_fail=true".to_string()),
+        ("set", format!("call_timeout={}", c.originate_timeout_secs)),
+    ];
+    actions.extend(call_apps(c)?);
+    Ok(actions)
 }
 
 #[cfg(test)]

@@ -4,10 +4,13 @@
 //! (live channels, gateway reachability) lives in `live`.
 
 pub mod complete;
+pub mod dialplan;
 pub mod events;
+mod job;
 pub mod live;
 pub mod outcome;
 pub mod place;
+mod setup;
 pub mod sweeper;
 
 use std::sync::Arc;

@@ -6,12 +6,11 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Calls;
-use super::outcome;
 use crate::domain::FieldError;
 use crate::domain::number::PhoneNumber;
 use crate::domain::text::check_token;
 use crate::numbers::PhoneData;
-use crate::originate::{self, ClickToCall, LineLeg, Target};
+use crate::originate::{LineLeg, Target};
 use crate::routing::{self, Decision, LineSnapshot, SkipReason, Skipped};
 use crate::store::calls::{self as store, NewCall, NewLeg};
 use crate::store::gateways::GatewayRow;
@@ -51,19 +50,19 @@ pub enum PlaceError {
 }
 
 /// One side of the call after classification.
-enum Party {
+pub(super) enum Party {
     Extension { number: String, domain: String },
     External(PhoneNumber),
 }
 
 impl Party {
-    fn kind(&self) -> &'static str {
+    pub(super) fn kind(&self) -> &'static str {
         match self {
             Party::Extension { .. } => "extension",
             Party::External(_) => "external",
         }
     }
-    fn number(&self) -> &str {
+    pub(super) fn number(&self) -> &str {
         match self {
             Party::Extension { number, .. } => number,
             Party::External(n) => n.as_str(),
@@ -100,7 +99,7 @@ fn check_request(r: &CallbackRequest) -> Result<(), FieldError> {
 }
 
 impl Calls {
-    async fn classify(&self, field: &str, raw: &str) -> Result<Party, PlaceError> {
+    pub(super) async fn classify(&self, field: &str, raw: &str) -> Result<Party, PlaceError> {
         if check_token(field, raw, 32).is_ok()
             && let Some(ext) = db::extensions::find_enabled(&self.pool, raw).await?
         {
@@ -109,6 +108,15 @@ impl Calls {
                 domain: ext.domain,
             });
         }
+        Ok(Party::External(self.external_number(field, raw)?))
+    }
+
+    /// A validated external number that policy allows dialling.
+    pub(super) fn external_number(
+        &self,
+        field: &str,
+        raw: &str,
+    ) -> Result<PhoneNumber, PlaceError> {
         let number = PhoneNumber::parse(field, raw)?;
         let bare = number.as_str().trim_start_matches('+');
         if self
@@ -124,12 +132,15 @@ impl Calls {
             )
             .into());
         }
-        Ok(Party::External(number))
+        Ok(number)
     }
 
     /// The lines to consider: the requested ones in order (each must exist and be enabled),
     /// or every enabled line by priority.
-    async fn candidates(&self, requested: &[String]) -> Result<Vec<GatewayRow>, PlaceError> {
+    pub(super) async fn candidates(
+        &self,
+        requested: &[String],
+    ) -> Result<Vec<GatewayRow>, PlaceError> {
         if requested.is_empty() {
             return Ok(db::gateways::enabled_in_order(&self.pool).await?);
         }
@@ -157,7 +168,7 @@ impl Calls {
     }
 
     /// Routes one external number over `lines` and takes its daily slots inside `tx`.
-    async fn route(
+    pub(super) async fn route(
         &self,
         tx: &mut sqlx::PgConnection,
         number: &PhoneNumber,
@@ -345,8 +356,8 @@ impl Calls {
             ext_data: req.ext_data.as_deref(),
             idempotency_key: req.idempotency_key.as_deref(),
             request_hash: &hash,
-            job_uuid,
-            node: &node,
+            job_uuid: Some(job_uuid),
+            node: Some(&node),
             routing: serde_json::Value::Object(routing_doc),
         };
         match store::insert(&mut *tx, &new).await {
@@ -362,7 +373,7 @@ impl Calls {
         }
         let mut legs = legs_of("caller", caller_t);
         legs.extend(legs_of("callee", callee_t));
-        store::insert_legs(&mut *tx, call_uuid, &node, &legs).await?;
+        store::insert_legs(&mut *tx, call_uuid, Some(node.as_str()), &legs).await?;
         tx.commit().await.map_err(StoreError::from)?;
         // Hold the first line of each chain as live now, so the next request sees it.
         for t in [caller_t, callee_t] {
@@ -405,129 +416,9 @@ impl Calls {
             }
         }
     }
-
-    fn originate_command(
-        &self,
-        call_uuid: Uuid,
-        caller_t: &Target,
-        callee_t: &Target,
-        caller: &Party,
-        callee: &Party,
-    ) -> Result<String, originate::Unsafe> {
-        let rec = &self.config.recording;
-        let today = chrono::Utc::now().format("%Y/%m/%d");
-        let file = format!(
-            "{}/{today}/{call_uuid}.{}",
-            rec.dir.trim_end_matches('/'),
-            rec.format
-        );
-        let token = crate::tokens::upload_token(self.secret.expose(), &call_uuid);
-        let url = format!(
-            "{}/fsapi/upload_audio?uuid={call_uuid}&token={token}",
-            self.config.public_url()
-        );
-        let c = &self.config.calls;
-        originate::click_to_call(&ClickToCall {
-            call_uuid,
-            caller: caller_t,
-            callee: callee_t,
-            caller_display_number: callee.number().trim_start_matches('+'),
-            fallback_caller_id: caller.number().trim_start_matches('+'),
-            recording_file: &file,
-            upload_url: &url,
-            upload: rec.upload,
-            originate_timeout_secs: c.originate_timeout_secs,
-            stop_failover_on: &c.stop_failover_on,
-            closing_playback: &c.closing_playback,
-            ringback: &c.ringback,
-        })
-    }
-
-    /// Waits for the job's BACKGROUND_JOB: `-ERR CAUSE` ends the call as failed; `+OK` leaves
-    /// it to the channel events. A lost connection leaves it to the sweeper.
-    async fn await_job(&self, call_uuid: Uuid, job: crate::esl::BgJob) {
-        let timeout = std::time::Duration::from_secs(self.config.calls.job_timeout_secs);
-        match tokio::time::timeout(timeout, job.result()).await {
-            Ok(Ok(result)) => {
-                let body = result.body.trim();
-                let _ = store::set_job_result(&self.pool, call_uuid, body).await;
-                if let Some(cause) = body.strip_prefix("-ERR") {
-                    let cause = cause.trim();
-                    let cause = if cause.is_empty() {
-                        "ORIGINATE_FAILED"
-                    } else {
-                        cause
-                    };
-                    let _ = store::record_event(
-                        &self.pool,
-                        call_uuid,
-                        "BACKGROUND_JOB",
-                        None,
-                        Some(body),
-                    )
-                    .await;
-                    self.end_failed(call_uuid, cause).await;
-                }
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(call.uuid = %call_uuid, error = %e, "no job result; the sweeper will settle the call")
-            }
-            Err(_) => {
-                tracing::warn!(call.uuid = %call_uuid, "originate job unanswered; the sweeper will settle the call")
-            }
-        }
-    }
-
-    /// Ends a call that failed before or without any channel, and frees what it held.
-    pub(crate) async fn end_failed(&self, call_uuid: Uuid, cause: &str) {
-        let status = outcome::status(false, cause);
-        match store::finish(
-            &self.pool,
-            call_uuid,
-            "failed",
-            status,
-            cause,
-            chrono::Utc::now(),
-        )
-        .await
-        {
-            Ok(true) => tracing::info!(call.uuid = %call_uuid, cause, "call failed"),
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(call.uuid = %call_uuid, error = %e, "cannot mark the call failed")
-            }
-        }
-        if let Ok(legs) = store::legs(&self.pool, call_uuid).await {
-            for leg in legs {
-                self.live.remove(&leg.uuid.to_string());
-            }
-        }
-        self.settle(call_uuid).await;
-    }
-
-    async fn abandon(
-        &self,
-        call_uuid: Uuid,
-        reserved: &[(String, String)],
-        targets: [&Target; 2],
-        cause: &str,
-    ) {
-        for (gateway, number) in reserved {
-            let _ = store::release_daily(&self.pool, gateway, number, &self.config.calls.timezone)
-                .await;
-        }
-        for t in targets {
-            if let Target::External { lines, .. } = t {
-                for l in lines {
-                    self.live.remove(&l.leg_uuid.to_string());
-                }
-            }
-        }
-        self.end_failed(call_uuid, cause).await;
-    }
 }
 
-fn legs_of(role: &'static str, t: &Target) -> Vec<NewLeg> {
+pub(super) fn legs_of(role: &'static str, t: &Target) -> Vec<NewLeg> {
     match t {
         Target::Extension { leg_uuid, .. } => vec![NewLeg {
             uuid: *leg_uuid,

@@ -14,6 +14,11 @@ pub enum DialplanAction<'a> {
     /// Bridge to a directory user. `number` is a stored extension (letters, digits, `_ . -`),
     /// `target` the dial string built from stored or configured values only.
     Bridge { number: &'a str, target: &'a str },
+    /// Run `actions` (built by `originate::dialplan_actions`) for exactly `number`.
+    Run {
+        number: &'a str,
+        actions: &'a [(&'static str, String)],
+    },
     /// Hang up with a FreeSWITCH cause (mod_sofia maps it to the SIP final response, e.g.
     /// UNALLOCATED_NUMBER -> 404, NORMAL_TEMPORARY_FAILURE -> 503).
     Hangup { cause: &'a str },
@@ -22,7 +27,7 @@ pub enum DialplanAction<'a> {
 /// A regex matching exactly `number`; the number is already limited to `[A-Za-z0-9_.-]`, of
 /// which only `.` means something to PCRE.
 fn exact(number: &str) -> String {
-    format!("^{}$", number.replace('.', "\\."))
+    format!("^{}$", number.replace('.', "\\.").replace('+', "\\+"))
 }
 
 /// The dialplan document: `context` (validated by the caller) with one extension.
@@ -41,6 +46,10 @@ pub fn document(context: &str, extension_name: &str, action: &DialplanAction<'_>
                 ("set", "hangup_after_bridge=true".to_string()),
                 ("bridge", (*target).to_string()),
             ],
+        ),
+        DialplanAction::Run { number, actions } => (
+            exact(number),
+            actions.iter().map(|(a, d)| (*a, d.clone())).collect(),
         ),
         DialplanAction::Hangup { cause } => ("^".to_string(), vec![("hangup", cause.to_string())]),
     };

@@ -60,8 +60,9 @@ pub struct NewCall<'a> {
     pub ext_data: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
     pub request_hash: &'a str,
-    pub job_uuid: Uuid,
-    pub node: &'a str,
+    /// None for calls FreeSWITCH routed through the dialplan (no originate job).
+    pub job_uuid: Option<Uuid>,
+    pub node: Option<&'a str>,
     pub routing: serde_json::Value,
 }
 
@@ -126,7 +127,7 @@ pub async fn insert(db: impl PgExecutor<'_>, c: &NewCall<'_>) -> Result<(), Stor
 pub async fn insert_legs(
     db: impl PgExecutor<'_>,
     call: Uuid,
-    node: &str,
+    node: Option<&str>,
     legs: &[NewLeg],
 ) -> Result<(), StoreError> {
     let uuids: Vec<Uuid> = legs.iter().map(|l| l.uuid).collect();

@@ -172,3 +172,63 @@ async fn the_legacy_dialplan_request_is_answered() {
     assert_eq!(context, "default");
     assert_eq!(acts, hangup("NO_ROUTE_DESTINATION"), "556 is no extension");
 }
+
+#[tokio::test]
+async fn an_extension_dialling_out_is_routed_over_the_lines_like_a_click_to_call() {
+    let app = TestApp::spawn().await;
+    create_extension(&app, json!({"extension": "1000", "password": "pw-1000"})).await;
+    for (name, extra) in [
+        ("carrier-a", json!({"blind_areas": ["新疆"], "priority": 1})),
+        ("carrier-b", json!({"prefix": "9", "priority": 2})),
+    ] {
+        let mut g = json!({"name": name, "realm": "192.0.2.1", "caller_id": "057188880000"});
+        for (k, v) in extra.as_object().unwrap() {
+            g[k] = v.clone();
+        }
+        assert_eq!(
+            app.post("/v1/gateway/create", g).await.0,
+            reqwest::StatusCode::OK
+        );
+    }
+    // A 新疆 number: carrier-a cannot reach it, so only carrier-b, with its prefix.
+    let (context, acts) = actions(&ask(&app, call_from("1000", "13000960001", "default")).await);
+    assert_eq!(context, "default");
+    let find = |app_name: &str| {
+        acts.iter()
+            .filter(|(a, _)| a == app_name)
+            .map(|(_, d)| d.clone())
+            .collect::<Vec<_>>()
+    };
+    let bridge = &find("bridge")[0];
+    assert!(
+        bridge.contains("sofia/gateway/carrier-b/913000960001") && !bridge.contains("carrier-a"),
+        "{bridge}"
+    );
+    assert!(bridge.contains("origination_caller_id_number=057188880000"));
+    let sets = find("set");
+    assert!(
+        sets.iter()
+            .any(|s| s.starts_with("callplane_call_uuid=388b125c-58ff-11dd-9892-8f5d58364073")),
+        "the channel's uuid is the call's: {sets:?}"
+    );
+    assert!(sets.contains(&"fail_on_single_reject=USER_BUSY,CALL_REJECTED".to_string()));
+    assert!(
+        find("export")
+            .iter()
+            .any(|e| e.contains("execute_on_answer=record_session:")),
+        "recorded like click-to-call"
+    );
+    // The call is tracked like an API call.
+    let (_, d) = app
+        .get("/v1/call/detail?uuid=388b125c-58ff-11dd-9892-8f5d58364073")
+        .await;
+    assert_eq!(d["data"]["gateways"], json!(["carrier-b"]));
+    assert_eq!(d["data"]["caller"], "1000");
+    assert_eq!(
+        d["data"]["routing"]["callee"]["skipped"][0]["reason"],
+        "blind_area"
+    );
+    // An emergency number is refused by the same policy as click-to-call.
+    let (_, acts) = actions(&ask(&app, call_from("1000", "110", "default")).await);
+    assert_eq!(acts, hangup("UNALLOCATED_NUMBER"));
+}

@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
 
+use crate::calls::place::PlaceError;
 use crate::dialplan::{self, CallRequest, RejectReason, Route};
 use crate::directory::{self, DirectoryCache, EXTENSION_CONTEXT, USER_ACTIONS};
 use crate::domain::text::check_token;
@@ -174,6 +175,9 @@ async fn dialplan_answer(state: &AppState, p: &FetchParams) -> String {
         EXTENSION_CONTEXT
     };
     let route = dialplan::route(&state.pool, &state.config.domain, &call).await;
+    if let Route::External(number) = &route {
+        return external_answer(state, p, context, number).await;
+    }
     let target;
     let (name, action) = match &route {
         Route::ToExtension { number, domain } => {
@@ -186,11 +190,58 @@ async fn dialplan_answer(state: &AppState, p: &FetchParams) -> String {
                 },
             )
         }
-        // Line routing plugs in here; until then an external number has no route.
-        Route::External(_) => reject(RejectReason::NoRoute),
+        Route::External(_) => reject(RejectReason::NoRoute), // answered above
         Route::Reject(reason) => reject(*reason),
     };
     tracing::debug!(route = ?route, "dialplan answer");
+    fsxml::dialplan::document(context, name, &action)
+}
+
+/// An extension dialled an external number: route it over the lines like a click-to-call's
+/// callee side. The caller and channel come from the request and are validated (the caller as
+/// an extension token, the channel as a strict UUID) before anything is built from them.
+async fn external_answer(state: &AppState, p: &FetchParams, context: &str, number: &str) -> String {
+    let caller = ["variable_user_name", "Caller-Caller-ID-Number"]
+        .iter()
+        .find_map(|n| p.get(n))
+        .unwrap_or("");
+    let channel = ["Unique-ID", "Caller-Unique-ID"]
+        .iter()
+        .find_map(|n| p.get(n));
+    let (name, action_reason) = match state
+        .calls
+        .route_from_extension(caller, number, channel)
+        .await
+    {
+        Ok(plan) => {
+            tracing::debug!(call.uuid = %plan.call_uuid, gateways = ?plan.gateways, "dialplan answer over lines");
+            let action = DialplanAction::Run {
+                number: &plan.number,
+                actions: &plan.actions,
+            };
+            return fsxml::dialplan::document(context, "callplane_lines", &action);
+        }
+        Err(PlaceError::NoLine(why, _)) => {
+            tracing::warn!(reason = %why, "dialplan call fits no line");
+            ("callplane_no_line", RejectReason::NoRoute)
+        }
+        Err(PlaceError::Invalid(e)) => {
+            tracing::info!(error = %e, "dialplan call refused");
+            let reason = if e.field == "caller" {
+                RejectReason::NotFromExtension
+            } else {
+                RejectReason::UnknownDestination
+            };
+            ("callplane_reject", reason)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "dialplan call could not be routed");
+            ("callplane_unavailable", RejectReason::Unavailable)
+        }
+    };
+    let action = DialplanAction::Hangup {
+        cause: action_reason.hangup_cause(),
+    };
     fsxml::dialplan::document(context, name, &action)
 }
 
