@@ -1,13 +1,16 @@
 //! The `calls`, `call_legs`, `call_events` and `callee_daily_counts` tables.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::types::Json;
 use sqlx::{FromRow, PgExecutor};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{Page, StoreError};
+
+pub use super::call_legs::{
+    EventRow, LegRow, NewLeg, events, insert_legs, leg, leg_event, legs, record_event,
+};
+pub use super::daily_counts::{callee_counts_today, release_daily, reserve_daily};
 
 /// A call as stored.
 #[derive(Debug, Clone, FromRow)]
@@ -66,37 +69,6 @@ pub struct NewCall<'a> {
     pub routing: serde_json::Value,
 }
 
-/// One channel callplane asked for.
-#[derive(Debug, Clone)]
-pub struct NewLeg {
-    pub uuid: Uuid,
-    pub role: &'static str,
-    pub position: i32,
-    pub gateway: Option<String>,
-}
-
-#[derive(Debug, Clone, FromRow, Serialize, ToSchema)]
-pub struct LegRow {
-    pub uuid: Uuid,
-    /// `caller` (rung first) or `callee`.
-    pub role: String,
-    pub position: i32,
-    pub gateway: Option<String>,
-    pub node: Option<String>,
-    pub created_at: Option<DateTime<Utc>>,
-    pub answered_at: Option<DateTime<Utc>>,
-    pub ended_at: Option<DateTime<Utc>>,
-    pub hangup_cause: Option<String>,
-}
-
-#[derive(Debug, Clone, FromRow, Serialize, ToSchema)]
-pub struct EventRow {
-    pub at: DateTime<Utc>,
-    pub name: String,
-    pub leg_uuid: Option<Uuid>,
-    pub detail: Option<String>,
-}
-
 pub async fn insert(db: impl PgExecutor<'_>, c: &NewCall<'_>) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO calls (uuid, caller, callee, caller_kind, callee_kind, callee_province, requested_gateways,
@@ -118,32 +90,6 @@ pub async fn insert(db: impl PgExecutor<'_>, c: &NewCall<'_>) -> Result<(), Stor
     .bind(c.job_uuid)
     .bind(c.node)
     .bind(Json(&c.routing))
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// Inserts all of a call's legs in one statement.
-pub async fn insert_legs(
-    db: impl PgExecutor<'_>,
-    call: Uuid,
-    node: Option<&str>,
-    legs: &[NewLeg],
-) -> Result<(), StoreError> {
-    let uuids: Vec<Uuid> = legs.iter().map(|l| l.uuid).collect();
-    let roles: Vec<&str> = legs.iter().map(|l| l.role).collect();
-    let positions: Vec<i32> = legs.iter().map(|l| l.position).collect();
-    let gateways: Vec<Option<String>> = legs.iter().map(|l| l.gateway.clone()).collect();
-    sqlx::query(
-        "INSERT INTO call_legs (uuid, call_uuid, role, position, gateway, node)
-         SELECT u, $2, r, p, g, $3 FROM UNNEST($1::uuid[], $4::text[], $5::int[], $6::text[]) AS t(u, r, p, g)",
-    )
-    .bind(&uuids)
-    .bind(call)
-    .bind(node)
-    .bind(&roles)
-    .bind(&positions)
-    .bind(&gateways)
     .execute(db)
     .await?;
     Ok(())
@@ -225,95 +171,6 @@ pub async fn list(
     Ok((rows, total))
 }
 
-pub async fn legs(db: impl PgExecutor<'_>, call: Uuid) -> Result<Vec<LegRow>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT uuid, role, position, gateway, node, created_at, answered_at, ended_at, hangup_cause
-         FROM call_legs WHERE call_uuid = $1 ORDER BY role DESC, position",
-    )
-    .bind(call)
-    .fetch_all(db)
-    .await?)
-}
-
-/// The leg's call and role, if callplane placed it.
-pub async fn leg(db: impl PgExecutor<'_>, leg: Uuid) -> Result<Option<LegRow>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT uuid, role, position, gateway, node, created_at, answered_at, ended_at, hangup_cause
-         FROM call_legs WHERE uuid = $1",
-    )
-    .bind(leg)
-    .fetch_optional(db)
-    .await?)
-}
-
-pub async fn events(db: impl PgExecutor<'_>, call: Uuid) -> Result<Vec<EventRow>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT at, name, leg_uuid, detail FROM call_events WHERE call_uuid = $1 ORDER BY id",
-    )
-    .bind(call)
-    .fetch_all(db)
-    .await?)
-}
-
-pub async fn record_event(
-    db: impl PgExecutor<'_>,
-    call: Uuid,
-    name: &str,
-    leg: Option<Uuid>,
-    detail: Option<&str>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO call_events (call_uuid, name, leg_uuid, detail) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(call)
-    .bind(name)
-    .bind(leg)
-    .bind(detail)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// Calls this callee already had on each line today (the configured time zone's calendar day).
-pub async fn callee_counts_today(
-    db: impl PgExecutor<'_>,
-    callee: &str,
-    tz: &str,
-) -> Result<Vec<(String, i32)>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT gateway, count FROM callee_daily_counts WHERE callee = $1 AND day = (now() AT TIME ZONE $2)::date",
-    )
-    .bind(callee)
-    .bind(tz)
-    .fetch_all(db)
-    .await?)
-}
-
-/// Takes one of today's `limit` slots for `callee` on `gateway`; false when none is left. One
-/// conditional upsert, so concurrent requests on any replica cannot both take the last slot.
-pub async fn reserve_daily(
-    db: impl PgExecutor<'_>,
-    gateway: &str,
-    callee: &str,
-    tz: &str,
-    limit: i32,
-) -> Result<bool, StoreError> {
-    let row: Option<i32> = sqlx::query_scalar(
-        "INSERT INTO callee_daily_counts (gateway, callee, day, count)
-         VALUES ($1, $2, (now() AT TIME ZONE $3)::date, 1)
-         ON CONFLICT (gateway, callee, day) DO UPDATE SET count = callee_daily_counts.count + 1
-         WHERE callee_daily_counts.count < $4
-         RETURNING count",
-    )
-    .bind(gateway)
-    .bind(callee)
-    .bind(tz)
-    .bind(limit)
-    .fetch_optional(db)
-    .await?;
-    Ok(row.is_some())
-}
-
 /// Moves a call forward to `state` (never back, never out of a final state).
 pub async fn advance(
     db: impl PgExecutor<'_>,
@@ -392,29 +249,6 @@ pub async fn set_job_result(
     Ok(())
 }
 
-/// Leg milestones; each timestamp is set once.
-pub async fn leg_event(
-    db: impl PgExecutor<'_>,
-    leg: Uuid,
-    created: Option<DateTime<Utc>>,
-    answered: Option<DateTime<Utc>>,
-    ended: Option<(DateTime<Utc>, &str)>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE call_legs SET created_at = COALESCE(created_at, $2, $3, $4), answered_at = COALESCE(answered_at, $3),
-            ended_at = COALESCE(ended_at, $4), hangup_cause = COALESCE(hangup_cause, $5)
-         WHERE uuid = $1",
-    )
-    .bind(leg)
-    .bind(created)
-    .bind(answered)
-    .bind(ended.map(|e| e.0))
-    .bind(ended.map(|e| e.1))
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 /// Calls still open after `secs` without any event: candidates for the sweeper.
 pub async fn stale_open(
     db: impl PgExecutor<'_>,
@@ -429,25 +263,6 @@ pub async fn stale_open(
     .bind(secs as f64)
     .fetch_all(db)
     .await?)
-}
-
-/// Gives back a daily slot taken for a call that was never placed.
-pub async fn release_daily(
-    db: impl PgExecutor<'_>,
-    gateway: &str,
-    callee: &str,
-    tz: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE callee_daily_counts SET count = count - 1
-         WHERE gateway = $1 AND callee = $2 AND day = (now() AT TIME ZONE $3)::date AND count > 0",
-    )
-    .bind(gateway)
-    .bind(callee)
-    .bind(tz)
-    .execute(db)
-    .await?;
-    Ok(())
 }
 
 /// The ended call, locked for the completion transaction.

@@ -1,8 +1,10 @@
 //! All SQL lives here: one file per table group, free functions over `impl PgExecutor`.
 //! This module also owns connecting, creating the database and running the embedded migrations.
 
+pub mod call_legs;
 pub mod calls;
 pub mod cdrs;
+pub mod daily_counts;
 pub mod extensions;
 pub mod gateways;
 pub mod recordings;

@@ -1,0 +1,228 @@
+//! The configuration's sections, one struct each, with their defaults (documented key by key
+//! in config/default.toml).
+
+use serde::{Deserialize, Serialize};
+
+use super::Secret;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallsConfig {
+    /// IANA time zone whose calendar day the per-callee daily limit counts in.
+    pub timezone: String,
+    /// Hangup causes that end the line failover (the callee declined or is busy).
+    pub stop_failover_on: Vec<String>,
+    pub originate_timeout_secs: u32,
+    /// A call whose originate job has not answered after this long is marked failed.
+    pub job_timeout_secs: u64,
+    /// How often open calls are checked for ones FreeSWITCH never reported on.
+    pub sweep_interval_ms: u64,
+    /// After an answered call ends, how long to wait for its recording before the webhook says
+    /// `absent` (a late recording then sends `call.recording_ready`).
+    pub recording_wait_secs: u64,
+    /// After a call ends, how long to wait for its CDR before the webhook goes out with
+    /// `"cdr": null` (FreeSWITCH not posting CDRs must not hold webhooks forever).
+    pub cdr_wait_secs: u64,
+    /// Numbers click-to-call refuses to dial (emergency services by default).
+    pub blocked_numbers: Vec<String>,
+    /// What the caller hears while the callee rings (tone_stream or file).
+    pub ringback: String,
+    /// Played to the caller when the callee cannot be reached, before hanging up.
+    pub closing_playback: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingConfig {
+    /// Directory on the FreeSWITCH host where calls are recorded (date folders below it).
+    pub dir: String,
+    /// `wav` or `mp3` (mp3 needs mod_shout on the switch).
+    pub format: String,
+    /// How the switch uploads a finished recording: `curl_hook`, `curl_sendfile` or `none`.
+    pub upload: crate::originate::UploadMode,
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        CallsConfig {
+            timezone: "Asia/Shanghai".into(),
+            stop_failover_on: vec!["USER_BUSY".into(), "CALL_REJECTED".into()],
+            originate_timeout_secs: 45,
+            job_timeout_secs: 90,
+            sweep_interval_ms: 5000,
+            recording_wait_secs: 60,
+            cdr_wait_secs: 300,
+            blocked_numbers: ["110", "112", "119", "120", "122", "911", "999"]
+                .map(String::from)
+                .to_vec(),
+            ringback: "%(1000,4000,450)".into(),
+            closing_playback: "tone_stream://%(350,350,450);loops=4".into(),
+        }
+    }
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        RecordingConfig {
+            dir: "/var/lib/freeswitch/recordings/callplane".into(),
+            format: "wav".into(),
+            upload: crate::originate::UploadMode::CurlHook,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    pub keys: Vec<Secret>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FsapiConfig {
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub allow: Vec<String>,
+    /// Largest CDR post accepted on `/fsapi/cdr`, in bytes; larger posts get 413.
+    pub cdr_max_bytes: usize,
+}
+
+impl Default for FsapiConfig {
+    fn default() -> Self {
+        FsapiConfig {
+            user: None,
+            password: None,
+            allow: Vec::new(),
+            cdr_max_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EslConfig {
+    pub nodes: Vec<String>,
+    pub password: Secret,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub url: String,
+    /// S3: path-style requests (`endpoint/bucket/key`) rather than virtual-hosted-style
+    /// (`bucket.endpoint/key`, which Aliyun OSS requires).
+    pub path_style: bool,
+    /// S3 settings; unset ones come from the usual `AWS_*` environment variables.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+    /// Largest recording accepted, in bytes; larger uploads get 413.
+    pub max_upload_bytes: u64,
+    /// An upload that sends nothing for this long is abandoned (408).
+    pub upload_read_timeout_secs: u64,
+    /// Lifetime of the recording URLs handed out (webhook, call detail).
+    pub url_ttl_secs: u64,
+    /// Local spool: uploads being received, and recordings waiting for the bucket.
+    pub spool_dir: String,
+    /// Most bytes the spool holds waiting for the bucket; beyond it uploads get 503.
+    pub spool_max_bytes: u64,
+    /// How often spooled recordings are pushed (backing off while the bucket stays down).
+    pub spool_retry_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    pub url: Option<String>,
+    pub secret: Option<Secret>,
+    pub previous_secret: Option<Secret>,
+    pub retry_for_secs: u64,
+    pub max_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_secs: u64,
+    pub retry_after_max_secs: u64,
+    pub connect_timeout_ms: u64,
+    pub timeout_ms: u64,
+    pub poll_interval_ms: u64,
+    pub batch_size: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+    pub acquire_timeout_ms: u64,
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for EslConfig {
+    fn default() -> Self {
+        EslConfig {
+            nodes: vec!["127.0.0.1:8021".into()],
+            password: Secret::new("ClueCon"),
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            url: "file://./data/recordings".into(),
+            path_style: true,
+            endpoint: None,
+            region: None,
+            access_key_id: None,
+            secret_access_key: None,
+            max_upload_bytes: 512 * 1024 * 1024,
+            upload_read_timeout_secs: 30,
+            url_ttl_secs: 3600,
+            spool_dir: "./data/spool".into(),
+            spool_max_bytes: 2 * 1024 * 1024 * 1024,
+            spool_retry_ms: 10_000,
+        }
+    }
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            url: None,
+            secret: None,
+            previous_secret: None,
+            retry_for_secs: 24 * 3600,
+            max_attempts: 0,
+            backoff_base_ms: 5000,
+            backoff_max_secs: 3600,
+            retry_after_max_secs: 3600,
+            connect_timeout_ms: 5000,
+            timeout_ms: 20_000,
+            poll_interval_ms: 1000,
+            batch_size: 8,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            body_limit_bytes: 16 * 1024,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            max_connections: 10,
+            acquire_timeout_ms: 3000,
+            statement_timeout_ms: 5000,
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The `call_legs` and `call_events` tables: every channel callplane asked for, and what
+//! FreeSWITCH reported, in order.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{FromRow, PgExecutor};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::StoreError;
+
+/// One channel callplane asked for.
+#[derive(Debug, Clone)]
+pub struct NewLeg {
+    pub uuid: Uuid,
+    pub role: &'static str,
+    pub position: i32,
+    pub gateway: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow, Serialize, ToSchema)]
+pub struct LegRow {
+    pub uuid: Uuid,
+    /// `caller` (rung first) or `callee`.
+    pub role: String,
+    pub position: i32,
+    pub gateway: Option<String>,
+    pub node: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub hangup_cause: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow, Serialize, ToSchema)]
+pub struct EventRow {
+    pub at: DateTime<Utc>,
+    pub name: String,
+    pub leg_uuid: Option<Uuid>,
+    pub detail: Option<String>,
+}
+
+/// Inserts all of a call's legs in one statement.
+pub async fn insert_legs(
+    db: impl PgExecutor<'_>,
+    call: Uuid,
+    node: Option<&str>,
+    legs: &[NewLeg],
+) -> Result<(), StoreError> {
+    let uuids: Vec<Uuid> = legs.iter().map(|l| l.uuid).collect();
+    let roles: Vec<&str> = legs.iter().map(|l| l.role).collect();
+    let positions: Vec<i32> = legs.iter().map(|l| l.position).collect();
+    let gateways: Vec<Option<String>> = legs.iter().map(|l| l.gateway.clone()).collect();
+    sqlx::query(
+        "INSERT INTO call_legs (uuid, call_uuid, role, position, gateway, node)
+         SELECT u, $2, r, p, g, $3 FROM UNNEST($1::uuid[], $4::text[], $5::int[], $6::text[]) AS t(u, r, p, g)",
+    )
+    .bind(&uuids)
+    .bind(call)
+    .bind(node)
+    .bind(&roles)
+    .bind(&positions)
+    .bind(&gateways)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn legs(db: impl PgExecutor<'_>, call: Uuid) -> Result<Vec<LegRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT uuid, role, position, gateway, node, created_at, answered_at, ended_at, hangup_cause
+         FROM call_legs WHERE call_uuid = $1 ORDER BY role DESC, position",
+    )
+    .bind(call)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The leg's call and role, if callplane placed it.
+pub async fn leg(db: impl PgExecutor<'_>, leg: Uuid) -> Result<Option<LegRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT uuid, role, position, gateway, node, created_at, answered_at, ended_at, hangup_cause
+         FROM call_legs WHERE uuid = $1",
+    )
+    .bind(leg)
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn events(db: impl PgExecutor<'_>, call: Uuid) -> Result<Vec<EventRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT at, name, leg_uuid, detail FROM call_events WHERE call_uuid = $1 ORDER BY id",
+    )
+    .bind(call)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn record_event(
+    db: impl PgExecutor<'_>,
+    call: Uuid,
+    name: &str,
+    leg: Option<Uuid>,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO call_events (call_uuid, name, leg_uuid, detail) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(call)
+    .bind(name)
+    .bind(leg)
+    .bind(detail)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Leg milestones; each timestamp is set once.
+pub async fn leg_event(
+    db: impl PgExecutor<'_>,
+    leg: Uuid,
+    created: Option<DateTime<Utc>>,
+    answered: Option<DateTime<Utc>>,
+    ended: Option<(DateTime<Utc>, &str)>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE call_legs SET created_at = COALESCE(created_at, $2, $3, $4), answered_at = COALESCE(answered_at, $3),
+            ended_at = COALESCE(ended_at, $4), hangup_cause = COALESCE(hangup_cause, $5)
+         WHERE uuid = $1",
+    )
+    .bind(leg)
+    .bind(created)
+    .bind(answered)
+    .bind(ended.map(|e| e.0))
+    .bind(ended.map(|e| e.1))
+    .execute(db)
+    .await?;
+    Ok(())
+}
