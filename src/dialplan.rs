@@ -1,6 +1,6 @@
 //! Where a call FreeSWITCH asks about (`POST /fsapi/xml_curl` `section=dialplan`) goes: one
-//! decision function, [`route`], returning a [`Route`]. Today it knows extension-to-extension
-//! calls; routing external numbers through lines plugs into [`Route::External`].
+//! decision function, [`route`], returning a [`Route`]: another extension, an external number
+//! (which the xml_curl handler routes over the lines, `calls::dialplan`), or a refusal.
 //!
 //! Never "not found": mod_xml_curl would then fall back to FreeSWITCH's on-disk dialplan
 //! (`switch_xml_locate` in switch_xml.c), so every outcome, including a database outage, is an

@@ -6,14 +6,15 @@
 //! Shape of a click-to-call (ring the caller first, then bridge to the callee):
 //!
 //! ```text
-//! originate {origination_uuid=..,callplane_call_uuid=..,origination_caller_id_number=..,
-//!            originate_timeout=..,hangup_after_bridge=true,continue_on_fail=true}<caller leg(s)>
+//! originate {callplane_call_uuid=..,callplane_leg=caller,origination_caller_id_name=..,
+//!            originate_timeout=..,hangup_after_bridge=true,continue_on_fail=true}
+//!   [origination_uuid=..,origination_caller_id_number=..]<caller leg(s)>
 //!   'm:^:set:ringback=..^set:fail_on_single_reject=USER_BUSY,CALL_REJECTED
 //!    ^export:nolocal:media_bug_answer_req=true^export:nolocal:record_sample_rate=8000
 //!    ^export:nolocal:RECORD_STEREO=true^export:nolocal:execute_on_answer=record_session:<file>
 //!    ^export:nolocal:session_in_hangup_hook=true^export:nolocal:api_hangup_hook=<upload>
-//!    ^bridge:{callplane_call_uuid=..}[origination_uuid=..,..]<callee leg>|[..]<next line>
-//!    ^playback:<closing tone>^hangup' inline
+//!    ^bridge:{callplane_call_uuid=..,callplane_leg=callee}[origination_uuid=..,..]<callee leg>
+//!    |[..]<next line>^playback:<closing tone>^hangup' inline
 //! ```
 //!
 //! * `m:^:` switches the inline dialplan's application separator from `,` to `^` (mod_dptools
@@ -23,7 +24,10 @@
 //!   line itself (503, timeout, gateway down) still move on (switch_ivr_originate.c).
 //! * Recording variables are exported to the callee leg: the recording starts when the callee
 //!   answers, and the upload runs in that leg's hangup hook once the file is closed.
-//! * Each leg gets its own fresh `origination_uuid`, stored before the command is sent.
+//! * Each leg gets its own fresh `origination_uuid` and caller ID in its `[...]` block, stored
+//!   before the command is sent.
+//! * A call an extension dials to an external number gets the same applications as dialplan
+//!   actions (`dialplan_actions`).
 
 use std::fmt::Write;
 

@@ -199,11 +199,13 @@ impl Calls {
             ("failed", cause)
         };
         let status = outcome::status(callee_answered, cause);
-        if store::finish(&self.pool, call, state, status, cause, at).await? {
-            tracing::info!(call.uuid = %call, status, cause, "call ended");
-        }
+        // Free the lines first: once the call shows as ended, a new request must see them free.
         for leg in store::legs(&self.pool, call).await? {
             self.live.remove(&leg.uuid.to_string());
+        }
+        if store::finish(&self.pool, call, state, status, cause, at).await? {
+            tracing::info!(call.uuid = %call, status, cause, "call ended");
+            self.release_untried(call).await;
         }
         self.settle(call).await;
         Ok(())

@@ -46,6 +46,12 @@ impl Calls {
 
     /// Ends a call that failed before or without any channel, and frees what it held.
     pub(crate) async fn end_failed(&self, call_uuid: Uuid, cause: &str) {
+        // Free the lines first: once the call shows as ended, a new request must see them free.
+        if let Ok(legs) = store::legs(&self.pool, call_uuid).await {
+            for leg in legs {
+                self.live.remove(&leg.uuid.to_string());
+            }
+        }
         let status = outcome::status(false, cause);
         match store::finish(
             &self.pool,
@@ -57,26 +63,25 @@ impl Calls {
         )
         .await
         {
-            Ok(true) => tracing::info!(call.uuid = %call_uuid, cause, "call failed"),
+            Ok(true) => {
+                tracing::info!(call.uuid = %call_uuid, cause, "call failed");
+                self.release_untried(call_uuid).await;
+            }
             Ok(false) => {}
             Err(e) => {
                 tracing::error!(call.uuid = %call_uuid, error = %e, "cannot mark the call failed")
             }
         }
-        if let Ok(legs) = store::legs(&self.pool, call_uuid).await {
-            for leg in legs {
-                self.live.remove(&leg.uuid.to_string());
-            }
-        }
         self.settle(call_uuid).await;
     }
 
+    /// Undoes a call that never reached the switch: its daily slots, its live placeholders
+    /// and its row.
     pub(super) async fn abandon(
         &self,
         call_uuid: Uuid,
         reserved: &[(String, String)],
         targets: [&Target; 2],
-        cause: &str,
     ) {
         for (gateway, number) in reserved {
             let _ = store::release_daily(&self.pool, gateway, number, &self.config.calls.timezone)
@@ -89,6 +94,36 @@ impl Calls {
                 }
             }
         }
-        self.end_failed(call_uuid, cause).await;
+        if let Err(e) = store::delete_unplaced(&self.pool, call_uuid).await {
+            tracing::error!(call.uuid = %call_uuid, error = %e, "cannot remove the unplaced call");
+        }
+    }
+
+    /// Gives back the daily slots of lines in the chain that were never tried (a call that the
+    /// first line carried, or that ended before failing over).
+    pub(super) async fn release_untried(&self, call_uuid: Uuid) {
+        let Ok(Some(call)) = store::get(&self.pool, call_uuid).await else {
+            return;
+        };
+        let Ok(legs) = store::legs(&self.pool, call_uuid).await else {
+            return;
+        };
+        for leg in legs.iter().filter(|l| l.created_at.is_none()) {
+            let Some(gw) = &leg.gateway else { continue };
+            let number = if leg.role == "callee" {
+                &call.callee
+            } else {
+                &call.caller
+            };
+            let limited = crate::store::gateways::get(&self.pool, gw, false)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|g| g.callee_daily_limit > 0);
+            if limited {
+                let _ =
+                    store::release_daily(&self.pool, gw, number, &self.config.calls.timezone).await;
+            }
+        }
     }
 }

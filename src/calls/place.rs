@@ -108,6 +108,12 @@ impl Calls {
                 domain: ext.domain,
             });
         }
+        // A disabled extension is still an extension: never dial its number out over a line.
+        if check_token(field, raw, 32).is_ok()
+            && db::extensions::number_exists(&self.pool, raw).await?
+        {
+            return Err(FieldError::new(field, format!("extension {raw} is disabled")).into());
+        }
         Ok(Party::External(self.external_number(field, raw)?))
     }
 
@@ -401,17 +407,24 @@ impl Calls {
                     repeated: false,
                 })
             }
-            Err(e) => {
+            // Never written to the switch: the call was not accepted. It is removed, so no
+            // webhook reports it and a retry with the same Idempotency-Key places it anew.
+            Err(e @ crate::esl::EslError::NotConnected) => {
                 tracing::warn!(call.uuid = %call_uuid, esl.node = %node, error = %e, "originate not sent");
-                self.abandon(
-                    call_uuid,
-                    &reserved,
-                    [caller_t, callee_t],
-                    "ESL_UNAVAILABLE",
-                )
-                .await;
+                self.abandon(call_uuid, &reserved, [caller_t, callee_t])
+                    .await;
                 Err(PlaceError::Unavailable(format!(
                     "FreeSWITCH node {node} did not take the call: {e}; retry later"
+                )))
+            }
+            // Maybe written before the connection broke (HOSTILE C20): the switch may be placing
+            // the call. The row stays `accepted`; its events, or the sweeper's `uuid_exists` check
+            // after the job timeout, settle it, and a retry with the same key returns this call.
+            Err(e) => {
+                tracing::warn!(call.uuid = %call_uuid, esl.node = %node, error = %e, "originate outcome unknown");
+                Err(PlaceError::Unavailable(format!(
+                    "FreeSWITCH node {node} stopped answering while taking the call ({e}); retry with the \
+                     same Idempotency-Key to learn its outcome"
                 )))
             }
         }

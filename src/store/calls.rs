@@ -308,3 +308,14 @@ pub async fn unsettled(db: impl PgExecutor<'_>, limit: i64) -> Result<Vec<Uuid>,
     .fetch_all(db)
     .await?)
 }
+
+/// Removes a call that never reached FreeSWITCH (its legs and events go with it).
+pub async fn delete_unplaced(db: impl PgExecutor<'_>, call: Uuid) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM calls WHERE uuid = $1 AND state = 'accepted' AND last_event_at IS NULL",
+    )
+    .bind(call)
+    .execute(db)
+    .await?;
+    Ok(())
+}

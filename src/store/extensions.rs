@@ -173,3 +173,13 @@ pub async fn find_for_domain(
         .fetch_optional(db)
         .await?)
 }
+
+/// Whether any extension (enabled or not) has this number.
+pub async fn number_exists(db: impl PgExecutor<'_>, extension: &str) -> Result<bool, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM extensions WHERE extension = $1)")
+            .bind(extension)
+            .fetch_one(db)
+            .await?,
+    )
+}

@@ -100,9 +100,9 @@ pub struct Recording {
     pub status: RecordingStatus,
     /// Signed, expiring URL that works without an API key; `null` unless `status` is `ok`.
     pub url: Option<String>,
-    /// Bytes; `null` unless `status` is `ok`.
+    /// Bytes; `null` when nothing was stored (0 for a zero-byte upload).
     pub size: Option<i64>,
-    /// File format such as `mp3` or `wav`; `null` unless `status` is `ok`.
+    /// File format such as `mp3` or `wav`; `null` when nothing was stored.
     pub format: Option<String>,
 }
 

@@ -736,3 +736,40 @@ async fn a_call_whose_job_never_answers_is_settled_by_the_sweeper() {
     }
     panic!("the sweeper never settled the call");
 }
+
+#[tokio::test]
+async fn a_line_never_tried_gives_its_daily_slot_back() {
+    let rig = Rig::new(&[
+        gw("a", json!({"callee_daily_limit": 1, "priority": 1})),
+        gw("b", json!({"callee_daily_limit": 1, "priority": 2})),
+    ])
+    .await;
+    let (_, body) = rig.call(json!({"caller": "1001", "callee": ZJ})).await;
+    assert_eq!(body["data"]["gateways"], json!(["a", "b"]));
+    let call = rig.ended(body["data"]["call_uuid"].as_str().unwrap()).await;
+    assert_eq!(call["gateway"], "a", "carried by the first line");
+    // Line b was never dialled, so today's only call to this callee on b is still free.
+    let (status, body) = rig.call(json!({"caller": "1001", "callee": ZJ})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["gateways"], json!(["b"]));
+}
+
+#[tokio::test]
+async fn a_disabled_extension_is_never_dialled_out_over_a_line() {
+    let rig = Rig::new(&[gw("a", json!({}))]).await;
+    rig.app
+        .post(
+            "/v1/extension/create",
+            json!({"extension": "2002", "enabled": false}),
+        )
+        .await;
+    let res = rig.call(json!({"caller": "1001", "callee": "2002"})).await;
+    assert_invalid(&res, "callee");
+    assert!(
+        res.1["message"]
+            .as_str()
+            .unwrap()
+            .contains("extension 2002 is disabled")
+    );
+    assert!(rig.originates().is_empty());
+}
