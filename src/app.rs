@@ -70,6 +70,14 @@ pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<App> {
         Some(storage.clone()),
     );
     calls.start_tasks(stop.subscribe());
+    let directory = Arc::new(crate::directory::DirectoryCache::new(
+        crate::http::fsapi::xml_curl::DIRECTORY_CACHE_USERS,
+    ));
+    tokio::spawn(
+        directory
+            .clone()
+            .run_invalidation(pool.clone(), stop.subscribe()),
+    );
     let state = AppState {
         pool,
         config,
@@ -79,6 +87,7 @@ pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<App> {
         secret: secret.clone(),
         calls,
         storage,
+        directory,
     };
     Ok(App {
         state,

@@ -12,7 +12,8 @@
 //! - The user and domain must look like an extension number and a host before any query runs:
 //!   SQL-ish text, NULs, 10 KB names and look-alike Unicode digits are "not found" at once.
 //! - While the database is unreachable, users found before are answered from a last-known-good
-//!   [`DirectoryCache`], so registered phones keep re-registering through a short outage.
+//!   [`DirectoryCache`], which answers from memory while Postgres change notifications keep it
+//!   consistent across replicas, and keeps registered phones re-registering through an outage.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -71,14 +72,18 @@ pub async fn find_user(
     Ok(row.filter(|r| r.enabled && r.password.as_deref().is_some_and(|p| !p.is_empty())))
 }
 
-/// Last-known-good answers of [`find_user`], by (user, lower-cased domain). A lookup that
-/// finds nothing removes the entry (so a disabled or deleted extension stops being served as
-/// soon as the database says so); only database errors are answered from it. Bounded: past
-/// `capacity` entries new users are not remembered.
+/// Directory answers in memory, by (user, lower-cased domain). While the change listener
+/// (`run_invalidation`) is connected, a remembered user is answered without asking the
+/// database: every change to `extensions`, made by any replica, empties the cache through
+/// Postgres NOTIFY. While the listener is down the database is asked every time, and what it
+/// answered last is kept for a database outage. A lookup that finds nothing removes the entry.
+/// Bounded: past `capacity` entries new users are not remembered.
 #[derive(Debug)]
 pub struct DirectoryCache {
     entries: Mutex<HashMap<(String, String), ExtensionRow>>,
     capacity: usize,
+    /// True while change notifications are known to arrive.
+    trusted: std::sync::atomic::AtomicBool,
 }
 
 impl DirectoryCache {
@@ -86,6 +91,7 @@ impl DirectoryCache {
         DirectoryCache {
             entries: Mutex::new(HashMap::new()),
             capacity,
+            trusted: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -93,8 +99,20 @@ impl DirectoryCache {
         (user.to_string(), domain.to_ascii_lowercase())
     }
 
-    /// [`find_user`], remembering what it finds and falling back to the remembered answer
-    /// when the database fails. The error is still returned when nothing was remembered.
+    fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Whether remembered answers are served without the database.
+    pub fn is_trusted(&self) -> bool {
+        self.trusted.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// [`find_user`] from memory when trusted, else from the database (remembering what it
+    /// finds, and falling back to the remembered answer when the database fails).
     pub async fn find_user(
         &self,
         pool: &PgPool,
@@ -102,6 +120,15 @@ impl DirectoryCache {
         user: &str,
         domain: &str,
     ) -> Result<Option<ExtensionRow>, StoreError> {
+        if self.is_trusted()
+            && let Some(row) = self
+                .entries
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&Self::key(user, domain))
+        {
+            return Ok(Some(row.clone()));
+        }
         let found = find_user(pool, config_domain, user, domain).await;
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         match &found {
@@ -121,6 +148,50 @@ impl DirectoryCache {
             }
         }
         found
+    }
+
+    /// Listens for `callplane_directory` notifications and empties the cache on each; trusts
+    /// the cache only while listening. Reconnects with a pause after errors; ends on `stop`.
+    pub async fn run_invalidation(
+        self: std::sync::Arc<Self>,
+        pool: PgPool,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let listener = async {
+                let mut l = sqlx::postgres::PgListener::connect_with(&pool).await?;
+                l.listen("callplane_directory").await?;
+                Ok::<_, sqlx::Error>(l)
+            };
+            match listener.await {
+                Ok(mut l) => {
+                    // Changes made before LISTEN took effect are unknown: start empty.
+                    self.clear();
+                    self.trusted.store(true, Ordering::Release);
+                    loop {
+                        tokio::select! {
+                            n = l.try_recv() => match n {
+                                Ok(Some(_)) => self.clear(),
+                                // Connection lost: notifications may have been missed.
+                                Ok(None) | Err(_) => break,
+                            },
+                            _ = stop.changed() => return,
+                        }
+                    }
+                    // Entries stay, but only as last-known-good answers for a database outage.
+                    self.trusted.store(false, Ordering::Release);
+                    tracing::warn!(
+                        "directory change listener lost; asking the database until it is back"
+                    );
+                }
+                Err(e) => tracing::warn!(error = %e, "directory change listener unavailable"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+                _ = stop.changed() => return,
+            }
+        }
     }
 }
 

@@ -37,6 +37,8 @@ pub struct AppState {
     pub calls: crate::calls::Calls,
     /// Recordings: object storage, spool and recording URLs.
     pub storage: Storage,
+    /// Directory answers for `/fsapi/xml_curl`, kept consistent by change notifications.
+    pub directory: Arc<crate::directory::DirectoryCache>,
 }
 
 /// The whole HTTP application.

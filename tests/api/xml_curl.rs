@@ -347,3 +347,85 @@ async fn answers_have_the_shape_of_freeswitchs_documented_ones() {
     };
     assert_eq!(path(&ours), path(&theirs));
 }
+
+/// The a1-hash the directory answers for 1000@10.10.10.25 right now.
+async fn answered_hash(app: &TestApp) -> Option<String> {
+    let doc = ask(app, sip_auth("1000", "10.10.10.25", "10.10.10.25")).await;
+    (!is_not_found(&doc)).then(|| {
+        user_of(&doc, "10.10.10.25", "1000")
+            .named("param", "a1-hash")
+            .unwrap()
+    })
+}
+
+async fn set_password_silently(app: &TestApp, password: &str) {
+    // With the notification trigger disabled, as if a change had not reached this replica.
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query("ALTER TABLE extensions DISABLE TRIGGER extensions_changed")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE extensions SET password = $1")
+        .bind(password)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE extensions ENABLE TRIGGER extensions_changed")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn directory_answers_come_from_memory_and_every_change_clears_them() {
+    let app = TestApp::spawn().await;
+    create_extension(&app, json!({"extension": "1000", "password": "pw-one"})).await;
+    let one = md5_hex("1000:10.10.10.25:pw-one");
+    // Once the change listener is up, a remembered user is answered without the database: a
+    // change that sends no notification is not seen.
+    let mut from_memory = false;
+    for _ in 0..100 {
+        assert_eq!(answered_hash(&app).await.as_deref(), Some(one.as_str()));
+        set_password_silently(&app, "pw-two").await;
+        if answered_hash(&app).await.as_deref() == Some(one.as_str()) {
+            from_memory = true;
+            break;
+        }
+        set_password_silently(&app, "pw-one").await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(from_memory, "the directory never answered from memory");
+    // A change through the API (any replica) notifies every replica and clears the cache.
+    let (status, _) = app
+        .post(
+            "/v1/extension/update",
+            json!({"extension": "1000", "password": "pw-three"}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let three = md5_hex("1000:10.10.10.25:pw-three");
+    let mut seen = None;
+    for _ in 0..100 {
+        seen = answered_hash(&app).await;
+        if seen.as_deref() == Some(three.as_str()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen.as_deref(), Some(three.as_str()));
+    app.post(
+        "/v1/extension/update",
+        json!({"extension": "1000", "enabled": false}),
+    )
+    .await;
+    let mut gone = false;
+    for _ in 0..100 {
+        if answered_hash(&app).await.is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(gone, "a disabled extension stops being answered");
+}

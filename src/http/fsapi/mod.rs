@@ -21,7 +21,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let access = Access::from_config(&state.config.fsapi);
     Router::new()
         .merge(with_basic(&access, cdr::routes()))
-        .merge(with_basic(&access, xml_curl::routes()))
+        .merge(with_basic(
+            &access,
+            xml_curl::routes(state.directory.clone()),
+        ))
         .merge(allow_listed(&access, upload::routes()))
 }
 

@@ -32,13 +32,12 @@ use crate::http::AppState;
 /// The largest answer sent; far below mod_xml_curl's 1 MiB limit.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
-/// Directory users remembered for a database outage (see `directory::DirectoryCache`).
-const DIRECTORY_CACHE_USERS: usize = 50_000;
+/// Directory users remembered (see `directory::DirectoryCache`).
+pub const DIRECTORY_CACHE_USERS: usize = 50_000;
 
-/// The mod_xml_curl route, to be mounted by the `/fsapi` surface. The route owns its
-/// last-known-good directory cache.
-pub fn routes() -> Router<AppState> {
-    let cache = Arc::new(DirectoryCache::new(DIRECTORY_CACHE_USERS));
+/// The mod_xml_curl route, to be mounted by the `/fsapi` surface, with the directory cache
+/// (see `directory::DirectoryCache`; `app` runs its invalidation).
+pub fn routes(cache: Arc<DirectoryCache>) -> Router<AppState> {
     Router::new()
         .route("/fsapi/xml_curl", post(xml_curl))
         .layer(Extension(cache))
