@@ -75,7 +75,7 @@ fn each_bad_value_names_its_key() {
         ("CALLPLANE_API_KEYS", "short", "api.keys"),
         ("CALLPLANE_FSAPI_USER", "fs", "fsapi.user"),
         ("CALLPLANE_FSAPI_ALLOW", "10.0.0.0/40", "fsapi.allow"),
-        ("CALLPLANE_STORAGE", "/tmp/x", "storage.url"),
+        ("CALLPLANE_STORAGE", "/var/lib/x", "storage.url"),
         ("CALLPLANE_STORAGE", "s3://B", "storage.url"),
         ("CALLPLANE_WEBHOOK_URL", "crm.example.com", "webhook.url"),
         ("CALLPLANE_DOMAIN", "a b", "domain"),

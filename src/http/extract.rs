@@ -116,3 +116,19 @@ pub fn page(page: Option<i64>, size: Option<i64>) -> Result<Page, FieldError> {
         size: size as u32,
     })
 }
+
+/// `page`, `size` and `enabled` of the extension and gateway lists.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EnabledListQuery {
+    /// Page number, from 1.
+    #[serde(default, deserialize_with = "crate::domain::flex::opt_i64")]
+    pub page: Option<i64>,
+    /// Page size, 1-500; default 20.
+    #[serde(default, deserialize_with = "crate::domain::flex::opt_i64")]
+    pub size: Option<i64>,
+    /// Only enabled (true) or disabled (false) entries.
+    #[serde(default, deserialize_with = "crate::domain::flex::opt_bool")]
+    pub enabled: Option<bool>,
+}

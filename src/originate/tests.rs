@@ -170,7 +170,7 @@ fn the_builder_refuses_unsafe_values_even_if_upstream_let_them_through() {
     c.upload_url = "http://x/\"; rm -rf /";
     assert!(click_to_call(&c).is_err());
     let mut c = base(&ok_caller, &callee, "1002", "1001", &[]);
-    c.recording_file = "/tmp/$(id).wav";
+    c.recording_file = "/srv/rec/$(id).wav";
     assert!(click_to_call(&c).is_err());
     let bad_causes = vec!["USER_BUSY^hangup".to_string()];
     let c = base(&ok_caller, &callee, "1002", "1001", &bad_causes);

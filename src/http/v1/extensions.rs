@@ -13,7 +13,7 @@ use crate::domain::text::{check_host, check_token};
 use crate::http::AppState;
 use crate::http::envelope::{Envelope, Paged, ok};
 use crate::http::error::ApiError;
-use crate::http::extract::{Body, Params, page};
+use crate::http::extract::{Body, EnabledListQuery, Params, page};
 use crate::store::extensions::{self as store, ExtensionRow};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,27 +74,12 @@ fn not_found(ext: &str, domain: &str) -> ApiError {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Page number, from 1.
-    #[serde(default, deserialize_with = "crate::domain::flex::opt_i64")]
-    page: Option<i64>,
-    /// Page size, 1-500; default 20.
-    #[serde(default, deserialize_with = "crate::domain::flex::opt_i64")]
-    size: Option<i64>,
-    /// Only enabled (true) or disabled (false) extensions.
-    #[serde(default, deserialize_with = "crate::domain::flex::opt_bool")]
-    enabled: Option<bool>,
-}
-
 /// List extensions, ordered by number.
-#[utoipa::path(get, path = "/v1/extension/list", operation_id = "extension_list", tag = "extensions", params(ListQuery),
+#[utoipa::path(get, path = "/v1/extension/list", operation_id = "extension_list", tag = "extensions", params(EnabledListQuery),
     responses((status = 200, body = Envelope<Paged<ExtensionView>>)))]
 pub async fn list(
     State(s): State<AppState>,
-    Params(q): Params<ListQuery>,
+    Params(q): Params<EnabledListQuery>,
 ) -> Result<Response, ApiError> {
     let page = page(q.page, q.size)?;
     let (rows, total) = store::list(&s.pool, page, q.enabled).await?;

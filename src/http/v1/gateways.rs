@@ -17,7 +17,7 @@ use crate::fsxml;
 use crate::http::AppState;
 use crate::http::envelope::{Envelope, Paged, ok};
 use crate::http::error::ApiError;
-use crate::http::extract::{Body, Params, page};
+use crate::http::extract::{Body, EnabledListQuery, Params, page};
 use crate::store::gateways::{self as store, GatewayRow};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,27 +101,12 @@ fn not_found(name: &str) -> ApiError {
     ApiError::NotFound(format!("gateway {name} does not exist"))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Page number, from 1.
-    #[serde(default, deserialize_with = "crate::domain::flex::opt_i64")]
-    page: Option<i64>,
-    /// Page size, 1-500; default 20.
-    #[serde(default, deserialize_with = "crate::domain::flex::opt_i64")]
-    size: Option<i64>,
-    /// Only enabled (true) or disabled (false) gateways.
-    #[serde(default, deserialize_with = "crate::domain::flex::opt_bool")]
-    enabled: Option<bool>,
-}
-
 /// List gateways in routing order (priority, then name).
-#[utoipa::path(get, path = "/v1/gateway/list", operation_id = "gateway_list", tag = "gateways", params(ListQuery),
+#[utoipa::path(get, path = "/v1/gateway/list", operation_id = "gateway_list", tag = "gateways", params(EnabledListQuery),
     responses((status = 200, body = Envelope<Paged<GatewayView>>)))]
 pub async fn list(
     State(s): State<AppState>,
-    Params(q): Params<ListQuery>,
+    Params(q): Params<EnabledListQuery>,
 ) -> Result<Response, ApiError> {
     let page = page(q.page, q.size)?;
     let (rows, total) = store::list(&s.pool, page, q.enabled).await?;
