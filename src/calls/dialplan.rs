@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::Calls;
 use super::place::PlaceError;
 use crate::domain::text::check_token;
-use crate::originate::{self, LineLeg, Target};
+use crate::originate::{self, Target};
 use crate::store::StoreError;
 use crate::store::calls::{self as store, NewCall};
 
@@ -53,22 +53,7 @@ impl Calls {
                 decision.skipped,
             ));
         }
-        let legs: Vec<LineLeg> = decision
-            .chain
-            .iter()
-            .map(|name| {
-                let g = lines
-                    .iter()
-                    .find(|g| &g.name == name)
-                    .expect("chain comes from the candidates");
-                LineLeg {
-                    gateway: g.name.clone(),
-                    caller_id: g.caller_id.clone(),
-                    prefix: g.prefix.clone(),
-                    leg_uuid: Uuid::new_v4(),
-                }
-            })
-            .collect();
+        let legs = super::place::line_legs(&decision.chain, &lines, None);
         let caller_t = Target::Extension {
             number: caller.to_string(),
             domain: None,

@@ -200,12 +200,15 @@ impl Calls {
         };
         let status = outcome::status(callee_answered, cause);
         // Free the lines first: once the call shows as ended, a new request must see them free.
-        for leg in store::legs(&self.pool, call).await? {
+        let legs = store::legs(&self.pool, call).await?;
+        for leg in &legs {
             self.live.remove(&leg.uuid.to_string());
         }
         if store::finish(&self.pool, call, state, status, cause, at).await? {
             tracing::info!(call.uuid = %call, status, cause, "call ended");
-            self.release_untried(call).await;
+            if let Some(row) = &row {
+                self.release_untried(row, &legs).await;
+            }
         }
         self.settle(call).await;
         Ok(())

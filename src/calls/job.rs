@@ -47,10 +47,9 @@ impl Calls {
     /// Ends a call that failed before or without any channel, and frees what it held.
     pub(crate) async fn end_failed(&self, call_uuid: Uuid, cause: &str) {
         // Free the lines first: once the call shows as ended, a new request must see them free.
-        if let Ok(legs) = store::legs(&self.pool, call_uuid).await {
-            for leg in legs {
-                self.live.remove(&leg.uuid.to_string());
-            }
+        let legs = store::legs(&self.pool, call_uuid).await.unwrap_or_default();
+        for leg in &legs {
+            self.live.remove(&leg.uuid.to_string());
         }
         let status = outcome::status(false, cause);
         match store::finish(
@@ -65,7 +64,9 @@ impl Calls {
         {
             Ok(true) => {
                 tracing::info!(call.uuid = %call_uuid, cause, "call failed");
-                self.release_untried(call_uuid).await;
+                if let Ok(Some(call)) = store::get(&self.pool, call_uuid).await {
+                    self.release_untried(&call, &legs).await;
+                }
             }
             Ok(false) => {}
             Err(e) => {
@@ -101,13 +102,7 @@ impl Calls {
 
     /// Gives back the daily slots of lines in the chain that were never tried (a call that the
     /// first line carried, or that ended before failing over).
-    pub(super) async fn release_untried(&self, call_uuid: Uuid) {
-        let Ok(Some(call)) = store::get(&self.pool, call_uuid).await else {
-            return;
-        };
-        let Ok(legs) = store::legs(&self.pool, call_uuid).await else {
-            return;
-        };
+    pub(super) async fn release_untried(&self, call: &store::CallRow, legs: &[store::LegRow]) {
         for leg in legs.iter().filter(|l| l.created_at.is_none()) {
             let Some(gw) = &leg.gateway else { continue };
             let number = if leg.role == "callee" {

@@ -101,18 +101,16 @@ fn check_request(r: &CallbackRequest) -> Result<(), FieldError> {
 impl Calls {
     pub(super) async fn classify(&self, field: &str, raw: &str) -> Result<Party, PlaceError> {
         if check_token(field, raw, 32).is_ok()
-            && let Some(ext) = db::extensions::find_enabled(&self.pool, raw).await?
+            && let Some(ext) = db::extensions::find_by_number(&self.pool, raw).await?
         {
+            // A disabled extension is still an extension: never dial its number out over a line.
+            if !ext.enabled {
+                return Err(FieldError::new(field, format!("extension {raw} is disabled")).into());
+            }
             return Ok(Party::Extension {
                 number: ext.extension,
                 domain: ext.domain,
             });
-        }
-        // A disabled extension is still an extension: never dial its number out over a line.
-        if check_token(field, raw, 32).is_ok()
-            && db::extensions::number_exists(&self.pool, raw).await?
-        {
-            return Err(FieldError::new(field, format!("extension {raw} is disabled")).into());
         }
         Ok(Party::External(self.external_number(field, raw)?))
     }
@@ -313,27 +311,8 @@ impl Calls {
                             .iter()
                             .map(|g| (g.clone(), number.as_str().to_string())),
                     );
-                    let legs = decision
-                        .chain
-                        .iter()
-                        .enumerate()
-                        .map(|(i, name)| {
-                            let g = lines
-                                .iter()
-                                .find(|g| &g.name == name)
-                                .expect("chain comes from the candidates");
-                            LineLeg {
-                                gateway: g.name.clone(),
-                                caller_id: g.caller_id.clone(),
-                                prefix: g.prefix.clone(),
-                                leg_uuid: if role == "caller" && i == 0 {
-                                    call_uuid
-                                } else {
-                                    Uuid::new_v4()
-                                },
-                            }
-                        })
-                        .collect();
+                    let first = (role == "caller").then_some(call_uuid);
+                    let legs = line_legs(&decision.chain, &lines, first);
                     Target::External {
                         number: number.clone(),
                         lines: legs,
@@ -429,6 +408,31 @@ impl Calls {
             }
         }
     }
+}
+
+/// One attempt per line of the chain, each with a fresh channel UUID (`first` for the first
+/// attempt when given: the caller leg's UUID is the call's).
+pub(super) fn line_legs(
+    chain: &[String],
+    lines: &[GatewayRow],
+    first: Option<Uuid>,
+) -> Vec<LineLeg> {
+    chain
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let g = lines
+                .iter()
+                .find(|g| &g.name == name)
+                .expect("chain comes from the candidates");
+            LineLeg {
+                gateway: g.name.clone(),
+                caller_id: g.caller_id.clone(),
+                prefix: g.prefix.clone(),
+                leg_uuid: first.filter(|_| i == 0).unwrap_or_else(Uuid::new_v4),
+            }
+        })
+        .collect()
 }
 
 pub(super) fn legs_of(role: &'static str, t: &Target) -> Vec<NewLeg> {

@@ -138,13 +138,14 @@ pub async fn list(
     Ok((rows, total))
 }
 
-/// The enabled extension with this number, preferring the one in the default domain.
-pub async fn find_enabled(
+/// The extension with this number, enabled ones first, then the one in the default domain.
+pub async fn find_by_number(
     db: impl PgExecutor<'_>,
     extension: &str,
 ) -> Result<Option<ExtensionRow>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM extensions WHERE extension = $1 AND enabled ORDER BY domain <> '', domain LIMIT 1"
+        "SELECT {COLUMNS} FROM extensions WHERE extension = $1
+         ORDER BY enabled DESC, domain <> '', domain LIMIT 1"
     );
     Ok(sqlx::query_as(AssertSqlSafe(sql))
         .bind(extension)
@@ -172,14 +173,4 @@ pub async fn find_for_domain(
         .bind(default_domain_matches)
         .fetch_optional(db)
         .await?)
-}
-
-/// Whether any extension (enabled or not) has this number.
-pub async fn number_exists(db: impl PgExecutor<'_>, extension: &str) -> Result<bool, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM extensions WHERE extension = $1)")
-            .bind(extension)
-            .fetch_one(db)
-            .await?,
-    )
 }

@@ -205,7 +205,7 @@ async fn a_recording_after_an_absent_webhook_sends_recording_ready() {
 
     let uuid = uuid::Uuid::parse_str(&call).unwrap();
     let token = callplane::tokens::upload_token(&secret_of(&rig.app).await, &uuid);
-    let wav = fsim_wav();
+    let wav = fsim::post::tone_wav(1);
     let form = reqwest::multipart::Form::new().part(
         "files",
         reqwest::multipart::Part::bytes(wav).file_name("late.wav"),
@@ -238,24 +238,4 @@ async fn secret_of(app: &TestApp) -> String {
         .fetch_one(&app.pool)
         .await
         .unwrap()
-}
-
-/// A small valid WAV (8 kHz, 16-bit mono, 0.1 s of silence).
-fn fsim_wav() -> Vec<u8> {
-    let data_len: u32 = 1600;
-    let mut w = Vec::new();
-    w.extend_from_slice(b"RIFF");
-    w.extend_from_slice(&(36 + data_len).to_le_bytes());
-    w.extend_from_slice(b"WAVEfmt ");
-    w.extend_from_slice(&16u32.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes());
-    w.extend_from_slice(&8000u32.to_le_bytes());
-    w.extend_from_slice(&16000u32.to_le_bytes());
-    w.extend_from_slice(&2u16.to_le_bytes());
-    w.extend_from_slice(&16u16.to_le_bytes());
-    w.extend_from_slice(b"data");
-    w.extend_from_slice(&data_len.to_le_bytes());
-    w.resize(w.len() + data_len as usize, 0);
-    w
 }
