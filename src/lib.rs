@@ -9,6 +9,8 @@
 //! - `domain`: pure types and validation rules (extensions, gateways, provinces).
 //! - `fsxml`: FreeSWITCH XML documents and all their escaping.
 //! - `cdr`: CDR documents (mod_xml_cdr XML, mod_json_cdr JSON) decoded and summarised, pure.
+//! - `demo`: the `demo` subcommand (callplane with an embedded fsim, one sample call told
+//!   from request to signed webhook).
 //! - `import`: the `import-cdrs` subcommand (FreeSWITCH's err-log-dir into the database).
 //! - `directory`, `dialplan`: what FreeSWITCH's directory and dialplan lookups are answered
 //!   with (which extension, which route), for `/fsapi/xml_curl`.
@@ -21,6 +23,7 @@ pub mod app;
 pub mod calls;
 pub mod cdr;
 pub mod config;
+pub mod demo;
 pub mod dialplan;
 pub mod directory;
 pub mod domain;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use callplane::{app, config::Config, store};
+use callplane::{app, config::Config, demo, store};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -49,13 +49,37 @@ enum Command {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Try callplane without FreeSWITCH: start it with an embedded simulator (fsim), a sample
+    /// extension (1001) and line (demo-carrier), a webhook receiver, and place one click-to-call,
+    /// printing each step: answered, ended, CDR stored, recording stored, webhook verified.
+    /// Uses its own database (`callplane_demo` on the configured server) and a temporary
+    /// recordings directory; prints a generated API key; serves until Ctrl-C.
+    Demo {
+        /// HTTP listen address; loopback only, since the demo prints its API key.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Postgres URL of the demo database, whose name must start with `callplane_demo`.
+        /// Default: the configured database server (DATABASE_URL) with the database
+        /// `callplane_demo`, created if missing.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// Exit after the sample call's webhook instead of serving until Ctrl-C.
+        #[arg(long)]
+        once: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The demo tells its story on stdout; routine logs would drown it, so only warnings show
+    // unless RUST_LOG asks for more.
+    let default_filter = match cli.command {
+        Command::Demo { .. } => "warn",
+        _ => "info,sqlx=warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -80,6 +104,18 @@ fn main() -> ExitCode {
             Command::Serve { no_migrate } => serve(config, no_migrate).await,
             Command::Migrate => prepare_database(&config, true).await.map(|_| ()),
             Command::ImportCdrs { dir } => import_cdrs(&config, &dir).await,
+            Command::Demo {
+                listen,
+                database_url,
+                once,
+            } => {
+                let opts = demo::Options {
+                    listen,
+                    database_url,
+                    once,
+                };
+                demo::run(&config, opts, shutdown_signal()).await
+            }
             Command::PrintConfig => unreachable!(),
         }
     });

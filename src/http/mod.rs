@@ -1,8 +1,9 @@
 //! The HTTP surfaces: `/v1` (business API), the operational endpoints (`/healthz`, `/readyz`,
-//! `/metrics`, `/openapi.json`), and `/fsapi` (what FreeSWITCH calls). One route table per
+//! `/metrics`, `/openapi.json`, `/docs`), and `/fsapi` (what FreeSWITCH calls). One route table per
 //! surface; handlers are thin and call into `store` and `domain`.
 
 pub mod auth;
+mod docs;
 pub mod envelope;
 pub mod error;
 pub mod extract;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(v1::router(&state))
         .merge(fsapi::router(&state))
         .merge(ops::router())
+        .merge(docs::routes())
         .merge(recordings::routes())
         .method_not_allowed_fallback(v1::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -1,5 +1,5 @@
-//! The `callplane` binary itself: help, configuration errors, print-config, migrate, and a
-//! full serve run that ends with SIGTERM.
+//! The `callplane` binary itself: help, configuration errors, print-config, migrate, a full
+//! serve run that ends with SIGTERM, and the demo from its first request to a verified webhook.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -26,6 +26,10 @@ impl Db {
     fn fresh() -> Db {
         Db(format!("callplane_cli_{}", uuid::Uuid::new_v4().simple()))
     }
+    /// A database the demo accepts: its name starts with `callplane_demo`.
+    fn demo() -> Db {
+        Db(format!("callplane_demo_{}", uuid::Uuid::new_v4().simple()))
+    }
     fn url(&self) -> String {
         format!("{}/{}", pg_base(), self.0)
     }
@@ -41,7 +45,7 @@ fn help_lists_every_subcommand() {
     let out = callplane().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for cmd in ["serve", "migrate", "print-config"] {
+    for cmd in ["serve", "migrate", "print-config", "import-cdrs", "demo"] {
         assert!(text.contains(cmd), "{cmd} in --help:\n{text}");
     }
     let serve = String::from_utf8(
@@ -202,4 +206,103 @@ fn serve_logs_where_it_listens_and_exits_0_on_sigterm() {
         rest.iter().any(|l| l.contains("SIGTERM received")),
         "{rest:?}"
     );
+}
+
+#[test]
+fn demo_once_tells_one_call_from_request_to_verified_webhook() {
+    let db = Db::demo();
+    let out = callplane()
+        .args([
+            "demo",
+            "--once",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+        ])
+        .arg(db.url())
+        .output()
+        .unwrap();
+    let story = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{story}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = |needle: &str| {
+        story
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{story}"))
+    };
+    let placed = line("call placed");
+    let cdr = line("CDR stored");
+    let recording = line("recording stored");
+    let webhook = line("webhook delivered: call.completed");
+    assert!(
+        story
+            .lines()
+            .nth(webhook)
+            .unwrap()
+            .contains("signature verified"),
+        "{story}"
+    );
+    assert!(
+        placed < cdr && cdr < webhook && recording < webhook,
+        "{story}"
+    );
+    // The printed key opens /v1 and the printed recording URL is a signed one.
+    assert!(story.contains("API key (shown once): demo_"), "{story}");
+    assert!(
+        story.contains("/recordings/") && story.contains("&sig="),
+        "{story}"
+    );
+}
+
+#[test]
+fn demo_refuses_a_public_address_and_a_database_not_its_own() {
+    let out = callplane()
+        .args(["demo", "--once", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("0.0.0.0:0") && err.contains("loopback"),
+        "{err}"
+    );
+
+    let db = Db::fresh(); // callplane_cli_...: not a demo database
+    let out = callplane()
+        .args([
+            "demo",
+            "--once",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+        ])
+        .arg(db.url())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("--database-url") && err.contains("callplane_demo"),
+        "{err}"
+    );
+    let exists: bool = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(&format!("{}/postgres", pg_base()))
+                .await
+                .unwrap();
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(&db.0)
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        });
+    assert!(!exists, "the demo created a database that is not its own");
 }

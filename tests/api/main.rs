@@ -6,6 +6,7 @@ mod calls;
 mod cdr;
 mod cli;
 mod completion;
+mod docs;
 mod extensions;
 mod freeswitch_conf;
 mod fsapi_access;
