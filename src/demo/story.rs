@@ -179,7 +179,8 @@ pub async fn follow_call(
             }
             if hook.body["call_uuid"] == uuid.as_str() {
                 say(&format!(
-                    "6. webhook delivered: {} (status {}, recording {}), webhook-id {}, signature verified",
+                    "{}. webhook delivered: {} (status {}, recording {}), webhook-id {}, signature verified",
+                    told.next(),
                     hook.body["type"].as_str().unwrap_or("?"),
                     hook.body["status"].as_str().unwrap_or("?"),
                     hook.body["recording"]["status"].as_str().unwrap_or("?"),
@@ -198,51 +199,73 @@ pub async fn follow_call(
     }
 }
 
-/// Which steps have been printed.
+/// Which steps have been printed. Steps are told in the order of the call's life even when
+/// one poll sees several at once (the recording is often stored before the call's end is).
 #[derive(Default)]
 struct Told {
-    answered: bool,
-    ended: bool,
-    cdr: bool,
-    recording: bool,
+    /// Steps printed so far after "call placed".
+    done: usize,
 }
 
 impl Told {
     fn tell(&mut self, d: &Value) {
-        if !self.answered && !d["answered_at"].is_null() {
-            self.answered = true;
-            say(&format!(
-                "2. call answered: agent {EXTENSION} picked up, then the customer; they are bridged (state {})",
-                d["state"].as_str().unwrap_or("?")
-            ));
-        }
-        if !self.ended && !d["ended_at"].is_null() {
-            self.ended = true;
-            say(&format!(
-                "3. call ended: status {}, hangup cause {}",
-                d["status"].as_str().unwrap_or("?"),
-                d["hangup_cause"].as_str().unwrap_or("?")
-            ));
-        }
-        let cdr = &d["cdr"];
-        if !self.cdr && !cdr.is_null() {
-            self.cdr = true;
-            say(&format!(
-                "4. CDR stored (POST /fsapi/cdr from the switch): duration {}s, billsec {}s, {}",
-                cdr["duration"],
-                cdr["billsec"],
-                cdr["hangup_cause"].as_str().unwrap_or("?")
-            ));
-        }
-        let rec = &d["recording"];
-        if !self.recording && rec["status"] == "ok" {
-            self.recording = true;
-            say(&format!(
-                "5. recording stored (POST /fsapi/upload_audio): {} bytes of {}, signed URL {}",
-                rec["size"],
-                rec["format"].as_str().unwrap_or("?"),
-                rec["url"].as_str().unwrap_or("?")
-            ));
+        let steps: [fn(&Value) -> Option<String>; 4] = [answered, ended, cdr, recording];
+        while let Some(step) = steps.get(self.done) {
+            let Some(line) = step(d) else { break };
+            say(&format!("{}. {line}", self.done + 2));
+            self.done += 1;
         }
     }
+
+    /// The number the next line of the story gets.
+    fn next(&self) -> usize {
+        self.done + 2
+    }
+}
+
+fn answered(d: &Value) -> Option<String> {
+    if !d["answered_at"].is_null() {
+        Some(format!(
+            "call answered: agent {EXTENSION} picked up, then the customer; they are bridged (state {})",
+            d["state"].as_str().unwrap_or("?")
+        ))
+    } else if !d["ended_at"].is_null() {
+        Some("call not answered".into())
+    } else {
+        None
+    }
+}
+
+fn ended(d: &Value) -> Option<String> {
+    (!d["ended_at"].is_null()).then(|| {
+        format!(
+            "call ended: status {}, hangup cause {}",
+            d["status"].as_str().unwrap_or("?"),
+            d["hangup_cause"].as_str().unwrap_or("?")
+        )
+    })
+}
+
+fn cdr(d: &Value) -> Option<String> {
+    let cdr = &d["cdr"];
+    (!cdr.is_null()).then(|| {
+        format!(
+            "CDR stored (POST /fsapi/cdr from the switch): duration {}s, billsec {}s, {}",
+            cdr["duration"],
+            cdr["billsec"],
+            cdr["hangup_cause"].as_str().unwrap_or("?")
+        )
+    })
+}
+
+fn recording(d: &Value) -> Option<String> {
+    let rec = &d["recording"];
+    (rec["status"] == "ok").then(|| {
+        format!(
+            "recording stored (POST /fsapi/upload_audio): {} bytes of {}, signed URL {}",
+            rec["size"],
+            rec["format"].as_str().unwrap_or("?"),
+            rec["url"].as_str().unwrap_or("?")
+        )
+    })
 }
