@@ -1,0 +1,20 @@
+//! Fault drills: the real application against real Postgres, fsim over TCP and real HTTP,
+//! with one dependency taken away and given back in each drill (see `docs/drills.md`).
+//! Run them with `cargo nextest run --test drills`.
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+#[allow(dead_code)]
+#[path = "../api/webhooks/receiver.rs"]
+mod receiver;
+
+#[allow(dead_code)]
+mod posters;
+#[allow(dead_code)]
+mod proxy;
+#[allow(dead_code)]
+mod rig;
+
+mod postgres;
+mod webhook_outage;
