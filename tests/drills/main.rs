@@ -17,4 +17,5 @@ mod proxy;
 mod rig;
 
 mod postgres;
+mod replicas;
 mod webhook_outage;
