@@ -16,6 +16,7 @@ mod proxy;
 #[allow(dead_code)]
 mod rig;
 
+mod esl_node;
 mod postgres;
 mod replicas;
 mod webhook_outage;
