@@ -19,4 +19,5 @@ mod rig;
 mod esl_node;
 mod postgres;
 mod replicas;
+mod storage_outage;
 mod webhook_outage;
