@@ -19,5 +19,6 @@ mod rig;
 mod esl_node;
 mod postgres;
 mod replicas;
+mod sigkill;
 mod storage_outage;
 mod webhook_outage;
