@@ -260,7 +260,13 @@ async fn sigkill_under_load_loses_and_duplicates_nothing() {
             .await
             .unwrap();
     assert_eq!(recordings, 16);
-    assert_eq!(files_under(&files.join("recordings")).len(), 16);
+    // A put cut short by the kill may leave the local backend's staging file (`KEY#N`) behind;
+    // what counts is one complete recording per call.
+    let stored_files = files_under(&files.join("recordings"))
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "wav"))
+        .count();
+    assert_eq!(stored_files, 16);
 
     // One call.completed per call, delivered; the receiver saw one id per event. A kill
     // during a delivery may send that id again once its lease ends (at least once).
