@@ -9,11 +9,8 @@ mod helpers;
 #[path = "../api/webhooks/receiver.rs"]
 mod receiver;
 
-#[allow(dead_code)]
 mod posters;
-#[allow(dead_code)]
 mod proxy;
-#[allow(dead_code)]
 mod rig;
 
 mod esl_node;
