@@ -80,10 +80,12 @@ impl Calls {
                         .filter_map(|r| r.get("uuid").cloned())
                         .collect();
                     let gone = self.live.reconcile(node, &present);
+                    let ended = self.end_calls_gone_from(node, &present).await;
                     tracing::info!(
                         esl.node = node,
                         channels = present.len(),
                         forgotten = gone,
+                        calls_ended = ended,
                         "live channels reconciled"
                     );
                 }
@@ -91,6 +93,29 @@ impl Calls {
             },
             Err(e) => tracing::warn!(esl.node = node, error = %e, "show channels failed"),
         }
+    }
+
+    /// Ends the calls `node` was carrying that it no longer has: their hangups were missed
+    /// while the connection was down, or the node restarted and lost them. Without this they
+    /// would stay in progress until the sweeper's quiet check. Calls still `accepted` are left
+    /// to the job timeout: their channels may not exist yet.
+    async fn end_calls_gone_from(&self, node: &str, present: &HashSet<String>) -> usize {
+        let mut ended = 0;
+        for state in ["ringing", "answered", "bridged"] {
+            let Ok(open) = store::stale_open(&self.pool, state, 0).await else {
+                continue;
+            };
+            for (call, _) in open.into_iter().filter(|(_, n)| n.as_deref() == Some(node)) {
+                let Ok(legs) = store::legs(&self.pool, call).await else {
+                    continue;
+                };
+                if !legs.iter().any(|l| present.contains(&l.uuid.to_string())) {
+                    self.end_vanished(call).await;
+                    ended += 1;
+                }
+            }
+        }
+        ended
     }
 
     pub async fn on_event(&self, node: &Arc<str>, ev: &Event) {

@@ -33,7 +33,9 @@ pub struct Calls {
     /// Where recordings are; None only in tools that place no calls.
     pub storage: Option<crate::storage::Storage>,
     /// Serialises routing decisions within this replica, so two requests cannot both take a
-    /// line's last free channel (the daily limit is enforced in the database across replicas).
+    /// line's last free channel. Across replicas the routing transaction takes a database lock
+    /// and counts the legs other replicas committed (`place::route`); the daily limit is a
+    /// conditional upsert in the database.
     pub routing_lock: Arc<tokio::sync::Mutex<()>>,
 }
 

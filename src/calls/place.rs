@@ -184,6 +184,23 @@ impl Calls {
             .lookup(number.as_str())
             .map(|r| r.province);
         let counts = store::callee_counts_today(&mut *tx, number.as_str(), tz).await?;
+        // A cap must hold across replicas: routing over capped lines is serialised in the
+        // database, and the channels other replicas committed count with those seen here.
+        let committed = if lines.iter().any(|g| g.max_concurrent > 0) {
+            crate::store::call_legs::lock_capped_routing(&mut *tx).await?;
+            let names: Vec<String> = lines.iter().map(|g| g.name.clone()).collect();
+            crate::store::call_legs::open_legs_per_gateway(&mut *tx, &names).await?
+        } else {
+            Vec::new()
+        };
+        let live = |g: &str| {
+            let in_db = committed
+                .iter()
+                .find(|(n, _)| n == g)
+                .map(|(_, c)| *c as u32)
+                .unwrap_or(0);
+            self.live.count(g).max(in_db)
+        };
         let today = |g: &str| {
             counts
                 .iter()
@@ -199,7 +216,7 @@ impl Calls {
                 down_everywhere: self.health.down_everywhere(&g.name, connected),
                 blind_areas: &g.blind_areas,
                 max_concurrent: g.max_concurrent as u32,
-                live_calls: self.live.count(&g.name),
+                live_calls: live(&g.name),
                 callee_daily_limit: g.callee_daily_limit as u32,
                 callee_calls_today: today(&g.name),
             })

@@ -56,27 +56,46 @@ impl Calls {
             };
             for (call, node) in quiet {
                 if self.exists_on(node.as_deref(), call).await == Some(false) {
-                    let answered = store::get(&self.pool, call)
-                        .await
-                        .ok()
-                        .flatten()
-                        .is_some_and(|r| r.answered_at.is_some());
-                    if answered {
-                        let _ = store::finish(
-                            &self.pool,
-                            call,
-                            "completed",
-                            "answered",
-                            "NORMAL_CLEARING",
-                            chrono::Utc::now(),
-                        )
-                        .await;
-                    } else {
-                        self.end_failed(call, "LOST_TRACK").await;
-                    }
+                    self.end_vanished(call).await;
                 }
             }
         }
+    }
+
+    /// Ends a call whose channels are gone from the switch without callplane hearing the
+    /// hangup: answered calls completed normally as far as anyone can tell, the others failed
+    /// with `LOST_TRACK`. The CDR, if FreeSWITCH posts one, still joins the call.
+    pub(super) async fn end_vanished(&self, call: uuid::Uuid) {
+        let answered = store::get(&self.pool, call)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.answered_at.is_some());
+        if !answered {
+            return self.end_failed(call, "LOST_TRACK").await;
+        }
+        let legs = store::legs(&self.pool, call).await.unwrap_or_default();
+        for leg in &legs {
+            self.live.remove(&leg.uuid.to_string());
+        }
+        let now = chrono::Utc::now();
+        match store::finish(
+            &self.pool,
+            call,
+            "completed",
+            "answered",
+            "NORMAL_CLEARING",
+            now,
+        )
+        .await
+        {
+            Ok(true) => {
+                tracing::info!(call.uuid = %call, "call ended while its hangup went unheard")
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(call.uuid = %call, error = %e, "cannot end the vanished call"),
+        }
+        self.settle(call).await;
     }
 
     /// Whether the call's caller leg still exists on its node; None when the node cannot be

@@ -137,3 +137,31 @@ pub async fn leg_event(
     .await?;
     Ok(())
 }
+
+/// Serialises routing over capped lines across every replica until the caller's transaction
+/// ends: each replica sees its own reservations at once but another replica's only when the
+/// switch reports the channel, so without this two replicas could both take a last channel.
+pub async fn lock_capped_routing(tx: &mut sqlx::PgConnection) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('callplane:capped-routing', 0))")
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Channels each of `gateways` holds according to the calls every replica has committed: legs
+/// of open calls that have not ended and are either up (created) or the first of their chain
+/// (reserved, about to be dialled). Later legs of a chain count once the switch creates them.
+pub async fn open_legs_per_gateway(
+    db: impl PgExecutor<'_>,
+    gateways: &[String],
+) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT l.gateway, count(*) FROM calls c JOIN call_legs l ON l.call_uuid = c.uuid
+         WHERE c.state NOT IN ('completed', 'failed') AND l.gateway = ANY($1)
+           AND l.ended_at IS NULL AND (l.created_at IS NOT NULL OR l.position = 0)
+         GROUP BY l.gateway",
+    )
+    .bind(gateways)
+    .fetch_all(db)
+    .await?)
+}

@@ -35,10 +35,15 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
+            // A protocol error is a conversation with the server that broke off: a server or
+            // proxy that accepts and closes while Postgres restarts fails the SSLRequest this
+            // way. Retryable, like the socket errors beside it.
             sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
             | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => StoreError::Unavailable(e),
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_) => StoreError::Unavailable(e),
             sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
                 StoreError::Conflict(db.constraint().unwrap_or("unique").to_string())
             }
@@ -130,5 +135,26 @@ impl Page {
     }
     pub fn offset(self) -> i64 {
         (self.page as i64 - 1) * self.size as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_conversation_with_the_server_is_retryable() {
+        for e in [
+            sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into()),
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::WorkerCrashed,
+        ] {
+            assert!(matches!(StoreError::from(e), StoreError::Unavailable(_)));
+        }
+        assert!(matches!(
+            StoreError::from(sqlx::Error::RowNotFound),
+            StoreError::Other(_)
+        ));
     }
 }
