@@ -41,16 +41,37 @@ pub fn after_hangup(shared: &Arc<Shared>, leg: &Leg) {
     if leg.answered_us > 0
         && let Some(upload) = recording_upload(leg)
     {
-        tokio::spawn(async move {
-            let wav = tone_wav(1);
-            let (ctype, body) =
-                crate::http::multipart(&upload.fields, &upload.field, &upload.filename, &wav);
-            if let Err(e) = crate::http::post(&upload.url, &ctype, &body, None, "curl/8.5.0").await
-            {
-                eprintln!("fsim: recording upload to {} failed: {e}", upload.url);
-            }
-        });
+        tokio::spawn(upload_recording(upload));
     }
+}
+
+/// Posts the recording as curl does, including `--retry`: a timeout, a refused connection (with
+/// `--retry-connrefused`) or a 408, 429, 500, 502, 503 or 504 answer is tried again after
+/// `--retry-delay` seconds; any other answer ends the upload.
+async fn upload_recording(upload: Upload) {
+    let wav = tone_wav(1);
+    let (ctype, body) =
+        crate::http::multipart(&upload.fields, &upload.field, &upload.filename, &wav);
+    for attempt in 0..=upload.retries {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(upload.retry_delay_secs)).await;
+        }
+        match crate::http::post(&upload.url, &ctype, &body, None, "curl/8.5.0").await {
+            Ok(code) if !is_curl_transient(code) => return,
+            Ok(code) => eprintln!("fsim: recording upload to {} got {code}", upload.url),
+            Err(e) => {
+                eprintln!("fsim: recording upload to {} failed: {e}", upload.url);
+                if !upload.retry_connrefused {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The HTTP answers curl's `--retry` treats as transient.
+fn is_curl_transient(code: u16) -> bool {
+    matches!(code, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 async fn post_cdr(url: String, xml: String, cred: Option<String>, retries: u32, delay_secs: u64) {
@@ -80,6 +101,12 @@ pub struct Upload {
     pub filename: String,
     /// Extra form fields (`-F k=v` or curl_sendfile post parameters).
     pub fields: Vec<(String, String)>,
+    /// curl's `--retry N` (0 for curl_sendfile, which has no retry).
+    pub retries: u32,
+    /// curl's `--retry-delay S` (curl's default backoff starts at 1 s).
+    pub retry_delay_secs: u64,
+    /// curl's `--retry-connrefused`: a refused connection counts as transient.
+    pub retry_connrefused: bool,
 }
 
 /// Finds a recording upload in the leg's hangup hooks, with `${var}` expanded from the leg.
@@ -142,6 +169,9 @@ pub fn parse_curl_sendfile(hook: &str) -> Option<Upload> {
         field: field.to_string(),
         filename: basename(path),
         fields,
+        retries: 0,
+        retry_delay_secs: 0,
+        retry_connrefused: false,
     })
 }
 
@@ -156,9 +186,16 @@ pub fn parse_system_curl(hook: &str) -> Option<Upload> {
     let mut url = None;
     let mut file = None;
     let mut fields = Vec::new();
+    let (mut retries, mut retry_delay_secs, mut retry_connrefused) = (0, 1, false);
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
-        if a == "-F" || a == "--form" {
+        if a == "--retry" {
+            retries = it.next()?.parse().ok()?;
+        } else if a == "--retry-delay" {
+            retry_delay_secs = it.next()?.parse().ok()?;
+        } else if a == "--retry-connrefused" {
+            retry_connrefused = true;
+        } else if a == "-F" || a == "--form" {
             let spec = it.next()?;
             let (k, v) = spec.split_once('=')?;
             match v.strip_prefix('@') {
@@ -182,6 +219,9 @@ pub fn parse_system_curl(hook: &str) -> Option<Upload> {
         field,
         filename: basename(&path),
         fields,
+        retries,
+        retry_delay_secs,
+        retry_connrefused,
     })
 }
 
@@ -226,6 +266,60 @@ mod tests {
         assert_eq!(u.field, "files");
         assert_eq!(u.filename, "abc.wav");
         assert_eq!(u.fields, vec![("call_id".to_string(), "abc".to_string())]);
+    }
+
+    #[test]
+    fn system_curl_hook_carries_curls_retry_options() {
+        let u = parse_system_curl(r#"system curl -s --retry 5 --retry-delay 2 --retry-connrefused -XPOST -F "files=@/r/a.wav" "http://h/up""#).unwrap();
+        assert_eq!(
+            (u.retries, u.retry_delay_secs, u.retry_connrefused),
+            (5, 2, true)
+        );
+        assert_eq!(u.url, "http://h/up");
+        let plain =
+            parse_system_curl(r#"system curl -s -F "files=@/r/a.wav" http://h/up"#).unwrap();
+        assert_eq!((plain.retries, plain.retry_connrefused), (0, false));
+        assert!(
+            parse_system_curl(r#"system curl --retry x -F "files=@/r/a.wav" http://h/up"#)
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_recording_upload_answered_503_is_posted_again() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/up", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let mut answers = vec![];
+            for status in ["503 Service Unavailable", "200 OK"] {
+                // A guard so that an upload which is never retried fails the test, not hangs it.
+                let accepted = tokio::time::timeout(Duration::from_secs(10), listener.accept());
+                let Ok(Ok((mut s, _))) = accepted.await else {
+                    break;
+                };
+                let mut buf = vec![0; 64 * 1024];
+                let n = s.read(&mut buf).await.unwrap();
+                answers.push(String::from_utf8_lossy(&buf[..n]).starts_with("POST /up "));
+                let reply = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
+                s.write_all(reply.as_bytes()).await.unwrap();
+            }
+            answers
+        });
+        let hook =
+            format!(r#"system curl -s --retry 2 --retry-delay 0 -F "files=@/r/a.wav" {url}"#);
+        upload_recording(parse_system_curl(&hook).unwrap()).await;
+        assert_eq!(server.await.unwrap(), vec![true, true]);
+    }
+
+    #[test]
+    fn only_curls_transient_answers_are_retried() {
+        for code in [408, 429, 500, 502, 503, 504] {
+            assert!(is_curl_transient(code), "{code}");
+        }
+        for code in [200, 201, 400, 401, 403, 413, 501] {
+            assert!(!is_curl_transient(code), "{code}");
+        }
     }
 
     #[test]

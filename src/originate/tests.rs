@@ -73,7 +73,7 @@ fn extension_to_external_through_two_lines() {
         "^export:nolocal:RECORD_STEREO=true",
         "^export:nolocal:execute_on_answer=record_session:/var/lib/freeswitch/recordings/callplane/2026/11/26/01010101-0101-0101-0101-010101010101.wav",
         "^export:nolocal:session_in_hangup_hook=true",
-        "^export:nolocal:api_hangup_hook=system curl -s -XPOST -F \"files=@/var/lib/freeswitch/recordings/callplane/2026/11/26/01010101-0101-0101-0101-010101010101.wav\" ",
+        "^export:nolocal:api_hangup_hook=system curl -s --retry 5 --retry-delay 2 --retry-connrefused -XPOST -F \"files=@/var/lib/freeswitch/recordings/callplane/2026/11/26/01010101-0101-0101-0101-010101010101.wav\" ",
         "\"http://10.0.0.9:8080/fsapi/upload_audio?uuid=01010101-0101-0101-0101-010101010101&token=abcdef0123\"",
         "^bridge:{callplane_call_uuid=01010101-0101-0101-0101-010101010101,callplane_leg=callee}",
         "[origination_uuid=02020202-0202-0202-0202-020202020202,origination_caller_id_number=057188880000,callplane_gateway=carrier-a]sofia/gateway/carrier-a/913800138000",
