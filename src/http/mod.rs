@@ -3,6 +3,7 @@
 //! surface; handlers are thin and call into `store` and `domain`.
 
 pub mod auth;
+mod console;
 pub mod envelope;
 pub mod error;
 pub mod extract;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(fsapi::router(&state))
         .merge(ops::router())
         .merge(recordings::routes())
+        .merge(console::routes(&state.config))
         .method_not_allowed_fallback(v1::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
