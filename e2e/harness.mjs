@@ -86,6 +86,10 @@ expires_in = 3600
 outcome = "answer"
 ring_ms = 300
 talk_ms = 1500
+[[outcomes]]
+prefix = "139"
+outcome = "busy"
+ring_ms = 200
 `);
   fs.writeFileSync(path.join(dir, 'callplane.toml'), `[webhook]
 poll_interval_ms = 200
@@ -115,21 +119,31 @@ spool_dir = "${path.join(dir, 'spool')}"
     const body = await r.json();
     return r.ok && body.esl[0].state === 'connected';
   });
-  let browser = null;
-  const profiles = [];
+  const browsers = [];
   const system = {
     base, hooks, dir,
+    /** A /v1 call with the key, for what the test arranges outside the browser. */
+    async api(method, route, body) {
+      const r = await fetch(`${base}/v1${route}`, {
+        method,
+        headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return r.json();
+    },
     /** A fresh browser profile (own user-data-dir) with the given locale. */
     async browser(locale) {
       const profile = fs.mkdtempSync(path.join(dir, 'profile-'));
-      profiles.push(profile);
-      browser = await chromium.launchPersistentContext(profile, {
+      const browser = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, locale,
         viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1,
       });
+      browsers.push(browser);
       return browser;
     },
     async stop() {
+      // A failed test leaves its browser open; close it, or the run would never end.
+      await Promise.all(browsers.map((b) => b.close().catch(() => {})));
       for (const p of procs) p.kill('SIGTERM');
       await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((ok) => p.on('exit', ok)) : null)));
       hooks.close();

@@ -118,6 +118,7 @@ export async function render(main, uuid, current) {
         .concat(['duration', 'billsec', 'hangup_cause', 'sip_hangup_disposition'].map((k) => [t(`field.${k}`), orDash(cdr[k])])))
         : h('p', { class: 'muted' }, t('detail.no_cdr')))),
     h('div', { class: 'grid-2' }, routingCard(d.routing), recordingCard(d.recording)),
+    webhookCard(d, redraw),
     card(t('detail.timeline'), table([
       { label: t('detail.at'), cell: (e) => fmtTime(e.at) },
       { label: t('detail.event'), cell: (e) => h('span', { class: 'mono' }, e.name) },
@@ -132,7 +133,6 @@ export async function render(main, uuid, current) {
       { label: t('field.end_time'), cell: (l) => fmtTime(l.ended_at) },
       { label: t('col.cause'), cell: (l) => orDash(l.hangup_cause) },
     ], d.legs, t('common.none'))),
-    webhookCard(d, redraw),
   );
   if (watch.uuid !== uuid) Object.assign(watch, { uuid, left: WATCH_POLLS });
   // The call.completed event is queued once the CDR and the recording are settled, so no
