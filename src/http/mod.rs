@@ -3,6 +3,7 @@
 //! surface; handlers are thin and call into `store` and `domain`.
 
 pub mod auth;
+mod console;
 mod docs;
 pub mod envelope;
 pub mod error;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(docs::routes())
         .merge(recordings::routes())
+        .merge(console::routes(&state.config))
         .method_not_allowed_fallback(v1::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -9,6 +9,7 @@ pub mod extensions;
 pub mod gateways;
 pub mod recordings;
 pub mod settings;
+pub mod stats;
 pub mod webhooks;
 
 use std::str::FromStr;

@@ -265,6 +265,22 @@ pub async fn deliveries_for_call(
     .await?)
 }
 
+/// One event's delivery state, by its `webhook-id`.
+pub async fn delivery(
+    db: impl PgExecutor<'_>,
+    webhook_id: &str,
+) -> Result<Option<Delivery>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT webhook_id, event_type, status, attempts,
+                CASE WHEN status = 'pending' THEN next_attempt_at END AS next_attempt_at,
+                last_error, created_at, delivered_at
+         FROM webhook_outbox WHERE webhook_id = $1",
+    )
+    .bind(webhook_id)
+    .fetch_optional(db)
+    .await?)
+}
+
 /// One delivery attempt as logged.
 #[derive(Debug, Clone, PartialEq, Serialize, FromRow, utoipa::ToSchema)]
 pub struct Attempt {

@@ -26,7 +26,7 @@ use std::time::Duration;
 use sqlx::PgConnection;
 
 pub use crate::store::webhooks::{
-    Attempt, Delivery, RetryLimits, attempts_for_call, deliveries_for_call, redeliver,
+    Attempt, Delivery, RetryLimits, attempts_for_call, deliveries_for_call, delivery, redeliver,
 };
 pub use payload::{CallStatus, CdrSummary, EventType, Recording, RecordingStatus, WebhookEvent};
 pub use schedule::Backoff;

@@ -6,6 +6,7 @@
 
 mod delivery;
 pub mod receiver;
+mod redeliver;
 mod replicas;
 mod retries;
 

@@ -35,6 +35,8 @@ pub struct GatewayView {
     pub caller_id_in_from: bool,
     pub prefix: String,
     pub max_concurrent: i32,
+    /// Live calls on this line right now, to compare with `max_concurrent`.
+    pub live_calls: u32,
     pub callee_daily_limit: i32,
     pub blind_areas: Vec<String>,
     pub priority: i32,
@@ -64,6 +66,7 @@ impl From<GatewayRow> for GatewayView {
             caller_id_in_from: s.caller_id_in_from,
             prefix: s.prefix,
             max_concurrent: s.max_concurrent,
+            live_calls: 0,
             callee_daily_limit: s.callee_daily_limit,
             blind_areas: s.blind_areas,
             priority: s.priority,
@@ -76,6 +79,13 @@ impl From<GatewayRow> for GatewayView {
             updated_at: r.updated_at,
         }
     }
+}
+
+/// The view with the line's live calls filled in.
+fn view(s: &AppState, row: GatewayRow) -> GatewayView {
+    let mut v = GatewayView::from(row);
+    v.live_calls = s.calls.live.count(&v.name);
+    v
 }
 
 /// Identifies one gateway by name.
@@ -110,7 +120,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let page = page(q.page, q.size)?;
     let (rows, total) = store::list(&s.pool, page, q.enabled).await?;
-    let list = rows.into_iter().map(GatewayView::from).collect();
+    let list = rows.into_iter().map(|r| view(&s, r)).collect();
     Ok(ok(Paged {
         list,
         total,
@@ -130,7 +140,7 @@ pub async fn detail(
     let row = store::get(&s.pool, name, false)
         .await?
         .ok_or_else(|| not_found(name))?;
-    Ok(ok(GatewayView::from(row)))
+    Ok(ok(view(&s, row)))
 }
 
 /// The gateway as FreeSWITCH's `sip_profiles/external/NAME.xml` (application/xml).
@@ -162,7 +172,7 @@ pub async fn create(
     let spec = GatewaySpec::create(f)?;
     let row = store::insert(&s.pool, &spec).await?;
     tracing::info!(gateway = %row.name, "gateway created");
-    Ok(ok(GatewayView::from(row)))
+    Ok(ok(view(&s, row)))
 }
 
 /// Update a gateway: `name` identifies it; fields left out keep their values.
@@ -184,7 +194,7 @@ pub async fn update(
     let row = store::update(&mut *tx, &spec).await?;
     tx.commit().await?;
     tracing::info!(gateway = %row.name, "gateway updated");
-    Ok(ok(GatewayView::from(row)))
+    Ok(ok(view(&s, row)))
 }
 
 /// Delete a gateway.

@@ -5,7 +5,10 @@ mod calls;
 mod cdrs;
 mod extensions;
 mod gateways;
+mod nodes;
 mod online;
+mod stats;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -29,7 +32,7 @@ use super::extract::BodyLimit;
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "calls", description = "Click-to-call and call records"), (name = "cdrs", description = "CDRs FreeSWITCH posted"), (name = "extensions", description = "SIP extensions"), (name = "gateways", description = "Lines (SIP trunks)"))
+    tags((name = "calls", description = "Click-to-call and call records"), (name = "cdrs", description = "CDRs FreeSWITCH posted"), (name = "extensions", description = "SIP extensions"), (name = "gateways", description = "Lines (SIP trunks)"), (name = "nodes", description = "FreeSWITCH nodes"), (name = "webhooks", description = "Webhook redelivery"))
 )]
 struct ApiDoc;
 
@@ -50,6 +53,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(calls::callback))
         .routes(routes!(calls::detail))
         .routes(routes!(calls::list))
+        .routes(routes!(stats::stats))
         .routes(routes!(extensions::list))
         .routes(routes!(extensions::detail))
         .routes(routes!(extensions::create))
@@ -65,6 +69,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(online::gateways))
         .routes(routes!(cdrs::list))
         .routes(routes!(cdrs::detail))
+        .routes(routes!(nodes::list))
+        .routes(routes!(webhooks::redeliver))
 }
 
 /// The `/v1` routes with authentication, the body limit and enveloped 404s.
