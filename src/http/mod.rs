@@ -9,6 +9,7 @@ pub mod extract;
 pub mod fsapi;
 mod observe;
 mod ops;
+pub mod ratelimit;
 pub mod recordings;
 pub mod v1;
 
