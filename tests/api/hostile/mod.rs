@@ -7,3 +7,4 @@ mod limits;
 mod nul;
 mod props;
 mod rig;
+mod scanners;
