@@ -96,6 +96,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub calls: CallsConfig,
     pub recording: RecordingConfig,
+    pub limits: LimitsConfig,
 }
 
 impl Default for Config {
@@ -115,6 +116,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             calls: CallsConfig::default(),
             recording: RecordingConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }

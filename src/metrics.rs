@@ -1,5 +1,6 @@
 //! Prometheus metrics: HTTP requests by route (the matched pattern, never the raw URI) and
-//! status, request latency, and the database pool state sampled at scrape time.
+//! status, request latency, the database pool state sampled at scrape time, and directory
+//! lookups of unknown users by source and user agent (scanners, HOSTILE_INPUTS X13).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -27,6 +28,19 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+/// A directory lookup FreeSWITCH made for a user callplane does not know.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectoryMissLabels {
+    /// The SIP peer's address (`ip` in the request), or `unknown`.
+    pub source: String,
+    /// The SIP User-Agent, shortened and reduced to safe characters, or `none`.
+    pub user_agent: String,
+}
+
+/// Distinct (source, user agent) pairs kept as labels; later ones count under `other`, so a
+/// scan from many addresses cannot grow the registry without bound.
+pub const DIRECTORY_MISS_LABEL_SETS: usize = 100;
+
 pub struct Metrics {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
@@ -35,6 +49,8 @@ pub struct Metrics {
     pub db_pool_idle: Gauge,
     pub db_pool_max: Gauge,
     pub esl_nodes: Family<NodeLabels, Gauge>,
+    pub directory_misses: Family<DirectoryMissLabels, Counter>,
+    directory_miss_labels: std::sync::Mutex<std::collections::HashSet<DirectoryMissLabels>>,
 }
 
 impl Metrics {
@@ -79,7 +95,15 @@ impl Metrics {
             "1 for each FreeSWITCH node's current connection state",
             esl_nodes.clone(),
         );
+        let directory_misses = Family::<DirectoryMissLabels, Counter>::default();
+        registry.register(
+            "directory_not_found",
+            "Directory lookups of unknown users by SIP source address and user agent",
+            directory_misses.clone(),
+        );
         Metrics {
+            directory_misses,
+            directory_miss_labels: Default::default(),
             registry,
             requests,
             latency,
@@ -109,6 +133,53 @@ impl Metrics {
                     .set(i64::from(state == current));
             }
         }
+    }
+
+    /// Counts a directory lookup of an unknown user (a scanner guessing extensions shows as
+    /// one source with many misses, often with a tell-tale user agent such as
+    /// `friendly-scanner`). Values come from the request, so they are normalised and the
+    /// number of label sets is capped.
+    pub fn directory_miss(&self, source: Option<&str>, user_agent: Option<&str>) {
+        let source = source
+            .and_then(|s| s.parse::<std::net::IpAddr>().ok())
+            .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+        let user_agent: String = user_agent
+            .unwrap_or("")
+            .chars()
+            .take(64)
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || " ._-/()".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let mut labels = DirectoryMissLabels {
+            source,
+            user_agent: if user_agent.trim().is_empty() {
+                "none".into()
+            } else {
+                user_agent
+            },
+        };
+        {
+            let mut seen = self
+                .directory_miss_labels
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if !seen.contains(&labels) {
+                if seen.len() < DIRECTORY_MISS_LABEL_SETS {
+                    seen.insert(labels.clone());
+                } else {
+                    labels = DirectoryMissLabels {
+                        source: "other".into(),
+                        user_agent: "other".into(),
+                    };
+                }
+            }
+        }
+        self.directory_misses.get_or_create(&labels).inc();
     }
 
     /// The registry in Prometheus text format.

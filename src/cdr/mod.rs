@@ -100,7 +100,7 @@ pub fn prepare_decoded(
 ) -> Result<Prepared, Refused> {
     let query_uuid = query_uuid
         .map(|q| strip_leg_prefix(q.trim()).to_string())
-        .filter(|q| !q.is_empty() && q.len() <= 128);
+        .filter(|q| !q.is_empty() && q.len() <= 128 && !q.contains('\0'));
     let parsed = match decoded.format {
         Format::Xml => xml::parse(&decoded.document)?,
         Format::Json => json::parse(&decoded.document),
@@ -110,20 +110,23 @@ pub fn prepare_decoded(
             partial: Box::default(),
         }),
     };
-    let (summary, parse_error, core_uuid, uuid) = match parsed.map(RawCdr::summarize) {
+    let summarized = parsed.map(|raw| raw.summarize().and_then(refuse_nul));
+    let (summary, parse_error, core_uuid, uuid) = match summarized {
         Ok(Ok(s)) => {
             let (core, uuid) = (s.core_uuid.clone(), s.uuid.clone());
             (Some(s), None, core, uuid)
         }
         // Identify what cannot be summarised by what was read, the query, or the bytes.
         Ok(Err(f)) | Err(f) => {
-            let core = f.partial.core_uuid().unwrap_or_default();
+            let core = f.partial.core_uuid().filter(|c| !c.contains('\0'));
+            let core = core.unwrap_or_default();
             let uuid = f
                 .partial
                 .uuid()
+                .filter(|u| !u.contains('\0'))
                 .or_else(|| query_uuid.clone())
                 .unwrap_or_else(|| digest_uuid(&decoded.document));
-            (None, Some(f.reason), core, uuid)
+            (None, Some(f.reason.replace('\0', "\\0")), core, uuid)
         }
     };
     Ok(Prepared {
@@ -139,6 +142,45 @@ pub fn prepare_decoded(
     })
 }
 
+/// Postgres `text` cannot hold U+0000, and FreeSWITCH percent-encodes variable values, so a
+/// `%00` in one would fail the insert and make FreeSWITCH retry the same bytes for ever. Such a
+/// summary is not kept: the document is stored raw, unparsed, with the reason.
+fn refuse_nul(s: CdrSummary) -> Result<CdrSummary, ParseFailure> {
+    let fields = [
+        ("core-uuid", Some(&s.core_uuid)),
+        ("uuid", Some(&s.uuid)),
+        ("other leg uuid", s.other_uuid.as_ref()),
+        ("caller", s.caller.as_ref()),
+        ("callee", s.callee.as_ref()),
+        ("gateway", s.gateway.as_ref()),
+        ("hangup_cause", s.hangup_cause.as_ref()),
+        ("sip_hangup_disposition", s.sip_hangup_disposition.as_ref()),
+        ("switchname", s.switch_name.as_ref()),
+        ("recording path", s.recording_path.as_ref()),
+    ];
+    let dirty = fields
+        .into_iter()
+        .find(|(_, v)| v.is_some_and(|v| v.contains('\0')))
+        .map(|(name, _)| name);
+    match dirty {
+        Some(name) => {
+            let mut partial = RawCdr::default();
+            // Keep the identity when it is clean, so a repost still dedupes.
+            if !s.core_uuid.contains('\0') {
+                partial.root.insert("core-uuid".into(), s.core_uuid.clone());
+            }
+            if !s.uuid.contains('\0') {
+                partial.vars.insert("uuid".into(), s.uuid.clone());
+            }
+            Err(ParseFailure {
+                reason: format!("the CDR's {name} contains a NUL character (%00)"),
+                partial: Box::new(partial),
+            })
+        }
+        None => Ok(s),
+    }
+}
+
 /// A stable identity for a body nothing could be read from, so that its reposts dedupe.
 fn digest_uuid(doc: &[u8]) -> String {
     let d = Sha256::digest(doc);
@@ -146,5 +188,7 @@ fn digest_uuid(doc: &[u8]) -> String {
     format!("unparsed-{hex}")
 }
 
+#[cfg(test)]
+mod props;
 #[cfg(test)]
 mod tests;

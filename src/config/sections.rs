@@ -226,3 +226,25 @@ impl Default for DatabaseConfig {
         }
     }
 }
+
+/// Admission limits on click-to-call (`http::ratelimit`); 0 turns a limit off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Click-to-call requests per second per API key (a token bucket refill rate).
+    pub callback_per_key_per_sec: f64,
+    /// Requests a key may send at once before the rate applies (the bucket size).
+    pub callback_per_key_burst: u32,
+    /// Click-to-calls per second per connected FreeSWITCH node, all callers together.
+    pub callback_per_node_per_sec: f64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            callback_per_key_per_sec: 0.0,
+            callback_per_key_burst: 20,
+            callback_per_node_per_sec: 0.0,
+        }
+    }
+}

@@ -154,3 +154,35 @@ fn database_url_is_shown_without_its_password() {
         "postgres://postgres@127.0.0.1/x"
     );
 }
+
+#[test]
+fn click_to_call_limits_are_checked_by_key() {
+    let ok = Config::from_toml(
+        "[limits]\ncallback_per_key_per_sec = 0.5\ncallback_per_key_burst = 3\ncallback_per_node_per_sec = 25\n",
+    )
+    .unwrap();
+    assert!(ok.validate().is_ok());
+    assert_eq!(ok.limits.callback_per_node_per_sec, 25.0);
+    for (text, key) in [
+        (
+            "callback_per_key_per_sec = -1.0",
+            "limits.callback_per_key_per_sec",
+        ),
+        (
+            "callback_per_key_per_sec = nan",
+            "limits.callback_per_key_per_sec",
+        ),
+        (
+            "callback_per_node_per_sec = inf",
+            "limits.callback_per_node_per_sec",
+        ),
+        (
+            "callback_per_key_burst = 0",
+            "limits.callback_per_key_burst",
+        ),
+    ] {
+        let cfg = Config::from_toml(&format!("[limits]\n{text}\n")).unwrap();
+        let e = cfg.validate().unwrap_err();
+        assert_eq!(e.key, key, "{text}: {e}");
+    }
+}

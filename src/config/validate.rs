@@ -77,8 +77,31 @@ impl Config {
             return Err(bad("http.body_limit_bytes", "must be at least 1024"));
         }
         self.validate_calls()?;
+        self.validate_limits()?;
         if self.database.max_connections == 0 {
             return Err(bad("database.max_connections", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        for (key, rate) in [
+            (
+                "limits.callback_per_key_per_sec",
+                l.callback_per_key_per_sec,
+            ),
+            (
+                "limits.callback_per_node_per_sec",
+                l.callback_per_node_per_sec,
+            ),
+        ] {
+            if !rate.is_finite() || !(0.0..=1_000_000.0).contains(&rate) {
+                return Err(bad(key, "must be between 0 (no limit) and 1000000"));
+            }
+        }
+        if l.callback_per_key_burst == 0 {
+            return Err(bad("limits.callback_per_key_burst", "must be at least 1"));
         }
         Ok(())
     }

@@ -27,6 +27,10 @@ pub enum ApiError {
     IdempotencyKeyReused,
     PayloadTooLarge(usize),
     UnsupportedMediaType,
+    /// Click-to-call: this API key is over its rate; retry after this many seconds.
+    KeyRateLimited(u64),
+    /// Click-to-call: all callers together are over the FreeSWITCH nodes' call rate.
+    NodeRateLimited(u64),
     DatabaseUnavailable,
     /// No FreeSWITCH node could answer; the text says what each node reported.
     FreeswitchUnavailable(String),
@@ -48,6 +52,8 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => (42200, StatusCode::UNPROCESSABLE_ENTITY),
             ApiError::PayloadTooLarge(_) => (41300, StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::UnsupportedMediaType => (41500, StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            ApiError::KeyRateLimited(_) => (42900, StatusCode::TOO_MANY_REQUESTS),
+            ApiError::NodeRateLimited(_) => (42901, StatusCode::TOO_MANY_REQUESTS),
             ApiError::Internal => (50000, StatusCode::INTERNAL_SERVER_ERROR),
             ApiError::DatabaseUnavailable => (50300, StatusCode::SERVICE_UNAVAILABLE),
             ApiError::FreeswitchUnavailable(_) => (50301, StatusCode::SERVICE_UNAVAILABLE),
@@ -75,6 +81,12 @@ impl ApiError {
             ApiError::UnsupportedMediaType => {
                 "Content-Type must be application/json or application/x-www-form-urlencoded".into()
             }
+            ApiError::KeyRateLimited(secs) => format!(
+                "too many click-to-call requests for this API key (limits.callback_per_key_per_sec); retry in {secs} s"
+            ),
+            ApiError::NodeRateLimited(secs) => format!(
+                "click-to-calls are arriving faster than the FreeSWITCH nodes take them (limits.callback_per_node_per_sec); retry in {secs} s"
+            ),
             ApiError::DatabaseUnavailable => "the database is unavailable; retry later".into(),
             ApiError::FreeswitchUnavailable(why) => why.clone(),
             ApiError::Internal => "internal error; it has been logged".into(),
@@ -113,15 +125,20 @@ impl From<sqlx::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, status) = self.code_and_status();
+        let retry_after = match &self {
+            ApiError::KeyRateLimited(secs) | ApiError::NodeRateLimited(secs) => Some(*secs),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(5),
+            _ => None,
+        };
         let body = Envelope {
             code,
             message: self.message(),
             data: None::<()>,
         };
         let mut res = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = retry_after {
             res.headers_mut()
-                .insert("retry-after", axum::http::HeaderValue::from_static("5"));
+                .insert("retry-after", axum::http::HeaderValue::from(secs));
         }
         res
     }

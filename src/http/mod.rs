@@ -11,6 +11,7 @@ pub mod extract;
 pub mod fsapi;
 mod observe;
 mod ops;
+pub mod ratelimit;
 pub mod recordings;
 pub mod v1;
 

@@ -14,6 +14,7 @@ mod fsapi_access;
 mod fsdoc;
 mod gateways;
 mod helpers;
+mod hostile;
 mod online;
 mod ops;
 mod overview;

@@ -128,7 +128,12 @@ async fn directory_answer(state: &AppState, cache: &DirectoryCache, p: &FetchPar
         .await
     {
         Ok(Some(row)) => row,
-        Ok(None) => return fsxml::not_found(),
+        Ok(None) => {
+            state
+                .metrics
+                .directory_miss(p.get("ip"), p.get("sip_user_agent"));
+            return fsxml::not_found();
+        }
         Err(e) => {
             tracing::warn!(error = %e, "directory lookup failed; answering not found");
             return fsxml::not_found();

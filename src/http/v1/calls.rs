@@ -47,6 +47,7 @@ pub struct CallbackAnswer {
               (status = 400, description = "invalid number or gateway"),
               (status = 409, description = "no line fits (code 40901); the message gives each line's reason"),
               (status = 422, description = "Idempotency-Key reused for a different request (code 42200)"),
+              (status = 429, description = "over a click-to-call rate limit (codes 42900, 42901); see Retry-After"),
               (status = 503, description = "no FreeSWITCH node connected (code 50301)")))]
 pub async fn callback(
     State(s): State<AppState>,

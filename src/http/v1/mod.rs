@@ -80,6 +80,16 @@ pub fn router(state: &AppState) -> Router<AppState> {
     routes
         .route("/v1", any(route_not_found))
         .route("/v1/{*rest}", any(route_not_found))
+        // Inside the auth layer: only authenticated requests use up a key's tokens.
+        .route_layer(axum::middleware::from_fn_with_state(
+            super::ratelimit::Admission {
+                limits: std::sync::Arc::new(super::ratelimit::Limits::new(
+                    state.config.limits.clone(),
+                )),
+                esl: state.esl.clone(),
+            },
+            super::ratelimit::admit,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             super::auth::require_key,

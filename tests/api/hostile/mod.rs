@@ -1,0 +1,10 @@
+//! The hostile-input suite (docs/hostile-inputs.md maps every row to its tests): inputs an
+//! attacker or a confused client sends, and what a flaky network does, each asserting the
+//! answer and that nothing happened beyond it.
+
+mod callback;
+mod limits;
+mod nul;
+mod props;
+mod rig;
+mod scanners;
