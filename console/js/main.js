@@ -83,7 +83,7 @@ async function draw() {
       h('a', { href: `#/${n}`, class: n === entry[0] ? 'active' : null, id: `nav-${n}` }, t(label))))),
     h('div', { class: 'sidebar-foot' },
       langSwitch(),
-      h('a', { href: '/openapi.json', class: 'muted small' }, t('nav.api')),
+      h('a', { href: '/docs/', class: 'muted small' }, t('nav.api')),
       h('button', { type: 'button', class: 'btn btn-link', id: 'signout', onclick: () => { signOut(); draw(); } },
         t('nav.signout'))));
   clear(root).className = 'app';
