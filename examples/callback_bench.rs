@@ -3,7 +3,7 @@
 //! call lifecycle consuming fsim's channel events at the same time.
 //!
 //! Run: `cargo run --release --example callback_bench [-- SECONDS CONCURRENCY]` (defaults 10
-//! and 32). Needs Postgres at 127.0.0.1:5432 (or CALLPLANE_TEST_PG); uses a scratch database it
+//! and 32), or through `bench/run callback`. Needs Postgres at 127.0.0.1:5432 (or CALLPLANE_TEST_PG); uses a scratch database it
 //! creates and drops. Prints accepted calls per second and request latency p50/p90/p99.
 
 use std::sync::Arc;
@@ -21,24 +21,14 @@ async fn main() {
     let secs = args.next().unwrap_or(10);
     let concurrency = args.next().unwrap_or(32) as usize;
 
-    let sim = fsim::Sim::start_local(fsim::SimConfig {
-        heartbeat_secs: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    sim.register_extension("1001");
-    sim.add_gateway(fsim::GatewayConfig {
-        name: "carrier-a".into(),
-        state: "NOREG".into(),
-        ..Default::default()
-    });
-    sim.set_default_outcome(fsim::OutcomeRule {
-        ring_ms: 20,
-        talk_ms: 100,
-        ..Default::default()
-    });
-    sim.set_cdr_url(None);
+    // With FSIM_ESL set (bench/run), the switch is an fsim process of its own, started with
+    // bench/fsim-callback.toml, so CPU use can be told apart per process; otherwise in-process.
+    let external = std::env::var("FSIM_ESL").ok();
+    let sim = match &external {
+        Some(_) => None,
+        None => Some(start_sim().await),
+    };
+    let esl_addr = external.unwrap_or_else(|| sim.as_ref().expect("in-process").addr().to_string());
 
     let base = std::env::var("CALLPLANE_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
@@ -51,7 +41,7 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     config.public_url = Some(format!("http://{addr}"));
-    config.esl.nodes = vec![sim.addr().to_string()];
+    config.esl.nodes = vec![esl_addr];
     config.database.max_connections = 20;
     let url = config.database_url.expose().to_string();
     callplane::store::create_database_if_missing(&url)
@@ -162,6 +152,12 @@ async fn main() {
     );
     println!("  failed requests  {:>8}", failed.load(Ordering::Relaxed));
     println!(
+        "RESULT {:.0} {:.2} {:.2}",
+        ok.load(Ordering::Relaxed) as f64 / took,
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3
+    );
+    println!(
         "  latency          p50 {:.2} ms   p90 {:.2} ms   p99 {:.2} ms",
         pct(0.50).as_secs_f64() * 1e3,
         pct(0.90).as_secs_f64() * 1e3,
@@ -172,6 +168,28 @@ async fn main() {
     let _ = server.await;
     pool.close().await;
     drop_database(&base, &db).await;
+}
+
+async fn start_sim() -> fsim::Sim {
+    let sim = fsim::Sim::start_local(fsim::SimConfig {
+        heartbeat_secs: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    sim.register_extension("1001");
+    sim.add_gateway(fsim::GatewayConfig {
+        name: "carrier-a".into(),
+        state: "NOREG".into(),
+        ..Default::default()
+    });
+    sim.set_default_outcome(fsim::OutcomeRule {
+        ring_ms: 20,
+        talk_ms: 100,
+        ..Default::default()
+    });
+    sim.set_cdr_url(None);
+    sim
 }
 
 async fn drop_database(base: &str, db: &str) {

@@ -13,8 +13,16 @@ use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use super::{Calls, outcome};
-use crate::esl::{Event, NodeState};
+use crate::esl::{Event, NodeEvent, NodeState};
 use crate::store::calls as store;
+
+/// An event to write: its call, the event, and the gateway it names.
+type Pending<'e> = (Uuid, &'e Arc<Event>, Option<&'e str>);
+
+/// The caller leg's hangup ends the call.
+fn ends_call(ev: &Event) -> bool {
+    ev.name() == "CHANNEL_HANGUP_COMPLETE" && ev.header("variable_callplane_leg") != Some("callee")
+}
 
 /// When the event happened, from `Event-Date-Timestamp` (microseconds since the epoch).
 fn event_time(ev: &Event) -> DateTime<Utc> {
@@ -23,6 +31,11 @@ fn event_time(ev: &Event) -> DateTime<Utc> {
         .and_then(DateTime::from_timestamp_micros)
         .unwrap_or_else(Utc::now)
 }
+
+/// Most events applied in one transaction. Under load the queue holds many; one commit for a
+/// batch instead of one per statement is what lets the consumer keep up (see
+/// docs/BENCHMARKS.md).
+const MAX_BATCH: usize = 256;
 
 pub async fn run(calls: Calls, mut stop: watch::Receiver<bool>) {
     let mut events = calls.esl.subscribe();
@@ -36,13 +49,26 @@ pub async fn run(calls: Calls, mut stop: watch::Receiver<bool>) {
                 }
             }
             received = events.recv() => match received {
-                Ok((node, ev)) => calls.on_event(&node, &ev).await,
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(lost = n, "call event consumer fell behind; reconciling live channels");
-                    for (node, _) in calls.esl.connected() {
-                        calls.reconcile_node(&node).await;
+                Ok(first) => {
+                    // Whatever else is already queued is applied with it, in one transaction.
+                    let mut batch = vec![first];
+                    let mut lost = None;
+                    while batch.len() < MAX_BATCH {
+                        match events.try_recv() {
+                            Ok(ev) => batch.push(ev),
+                            Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                                lost = Some(n);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    calls.on_events(&batch).await;
+                    if let Some(n) = lost {
+                        calls.fell_behind(n).await;
                     }
                 }
+                Err(broadcast::error::RecvError::Lagged(n)) => calls.fell_behind(n).await,
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             changed = statuses.changed() => {
@@ -118,7 +144,48 @@ impl Calls {
         ended
     }
 
-    pub async fn on_event(&self, node: &Arc<str>, ev: &Event) {
+    async fn fell_behind(&self, lost: u64) {
+        tracing::warn!(
+            lost,
+            "call event consumer fell behind; reconciling live channels"
+        );
+        for (node, _) in self.esl.connected() {
+            self.reconcile_node(&node).await;
+        }
+    }
+
+    pub async fn on_event(&self, node: &Arc<str>, ev: &Arc<Event>) {
+        self.on_events(&[(node.clone(), ev.clone())]).await;
+    }
+
+    /// Applies events in arrival order. The rows they write go in one transaction; an event
+    /// that ends a call (the caller leg's hangup) commits what came before it first, because
+    /// finishing reads the call back and must see its answer and legs.
+    pub async fn on_events(&self, batch: &[NodeEvent]) {
+        let mut pending: Vec<Pending<'_>> = Vec::new();
+        for (node, ev) in batch {
+            let Some((call, gateway)) = self.track(node, ev) else {
+                continue;
+            };
+            pending.push((call, ev, gateway));
+            if ends_call(ev) {
+                self.record_all(&pending).await;
+                pending.clear();
+                let cause = ev.header("Hangup-Cause").unwrap_or("NORMAL_CLEARING");
+                if let Err(e) = self
+                    .finish_from_caller_leg(call, ev, cause, event_time(ev))
+                    .await
+                {
+                    tracing::warn!(call.uuid = %call, event = ev.name(), error = %e, "cannot record call event");
+                }
+            }
+        }
+        self.record_all(&pending).await;
+    }
+
+    /// Live-channel bookkeeping for every channel event; returns the call (and gateway) when
+    /// the event belongs to a call callplane placed and changes what is stored about it.
+    fn track<'e>(&self, node: &str, ev: &'e Event) -> Option<(Uuid, Option<&'e str>)> {
         let name = ev.name();
         if !matches!(
             name,
@@ -129,11 +196,9 @@ impl Calls {
                 | "CHANNEL_BRIDGE"
                 | "CHANNEL_HANGUP_COMPLETE"
         ) {
-            return;
+            return None;
         }
-        let Some(channel) = ev.unique_id() else {
-            return;
-        };
+        let channel = ev.unique_id()?;
         let gateway = ev
             .header("variable_callplane_gateway")
             .or_else(|| ev.header("variable_sip_gateway_name"));
@@ -142,56 +207,84 @@ impl Calls {
             ("CHANNEL_HANGUP_COMPLETE", _) => self.live.remove(channel),
             _ => {}
         }
-        let Some(call) = ev
+        let call = ev
             .header("variable_callplane_call_uuid")
-            .and_then(|u| Uuid::parse_str(u).ok())
-        else {
+            .and_then(|u| Uuid::parse_str(u).ok())?;
+        Some((call, gateway))
+    }
+
+    /// Writes the events' rows in one transaction. ESL events are not acknowledged to the
+    /// switch, so a commit that waits for the disk would protect nothing that a crash of
+    /// callplane itself would not lose anyway (the sweeper and the CDR settle such calls);
+    /// not waiting for the WAL flush lets one consumer keep up with hundreds of calls a
+    /// second. If the transaction fails, each event is retried on its own so one bad event
+    /// cannot drop the others.
+    async fn record_all(&self, items: &[Pending<'_>]) {
+        if items.is_empty() {
             return;
+        }
+        let together = async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
+            for (call, ev, gateway) in items {
+                self.record(&mut tx, *call, ev, *gateway).await?;
+            }
+            tx.commit().await?;
+            Ok::<(), crate::store::StoreError>(())
         };
-        if let Err(e) = self.apply(call, ev, gateway).await {
-            tracing::warn!(call.uuid = %call, event = name, error = %e, "cannot record call event");
+        if together.await.is_ok() {
+            return;
+        }
+        for (call, ev, gateway) in items {
+            let one = async {
+                let mut conn = self.pool.acquire().await?;
+                self.record(&mut conn, *call, ev, *gateway).await
+            };
+            if let Err(e) = one.await {
+                tracing::warn!(call.uuid = %call, event = ev.name(), error = %e, "cannot record call event");
+            }
         }
     }
 
-    async fn apply(
+    /// The rows one event changes: the event log, its leg, and the call's forward-only state.
+    async fn record(
         &self,
+        db: &mut sqlx::PgConnection,
         call: Uuid,
         ev: &Event,
         gateway: Option<&str>,
     ) -> Result<(), crate::store::StoreError> {
-        let db = &self.pool;
         let name = ev.name();
         let at = event_time(ev);
         let leg = ev.unique_id().and_then(|u| Uuid::parse_str(u).ok());
         let callee_leg = ev.header("variable_callplane_leg") == Some("callee");
         let cause = ev.header("Hangup-Cause");
-        store::record_event(db, call, name, leg, cause.or(gateway)).await?;
+        store::record_event(&mut *db, call, name, leg, cause.or(gateway)).await?;
         match name {
             "CHANNEL_CREATE" | "CHANNEL_PROGRESS" | "CHANNEL_PROGRESS_MEDIA" => {
                 if let Some(l) = leg {
-                    store::leg_event(db, l, Some(at), None, None).await?;
+                    store::leg_event(&mut *db, l, Some(at), None, None).await?;
                 }
-                store::advance(db, call, "ringing", at).await?;
+                store::advance(&mut *db, call, "ringing", at).await?;
             }
             "CHANNEL_ANSWER" => {
                 if let Some(l) = leg {
-                    store::leg_event(db, l, None, Some(at), None).await?;
+                    store::leg_event(&mut *db, l, None, Some(at), None).await?;
                 }
                 if callee_leg {
-                    store::callee_answered(db, call, gateway, at).await?;
+                    store::callee_answered(&mut *db, call, gateway, at).await?;
                 }
-                store::advance(db, call, "answered", at).await?;
+                store::advance(&mut *db, call, "answered", at).await?;
             }
             "CHANNEL_BRIDGE" => {
-                store::advance(db, call, "bridged", at).await?;
+                store::advance(&mut *db, call, "bridged", at).await?;
             }
             "CHANNEL_HANGUP_COMPLETE" => {
                 let cause = cause.unwrap_or("NORMAL_CLEARING");
                 if let Some(l) = leg {
-                    store::leg_event(db, l, None, None, Some((at, cause))).await?;
-                }
-                if !callee_leg {
-                    self.finish_from_caller_leg(call, ev, cause, at).await?;
+                    store::leg_event(&mut *db, l, None, None, Some((at, cause))).await?;
                 }
             }
             _ => {}
