@@ -6,6 +6,7 @@
 
 mod incoming;
 mod key;
+mod local;
 mod s3;
 mod spool;
 
@@ -32,6 +33,8 @@ use spool::Spool;
 const PART_BYTES: usize = 8 * 1024 * 1024;
 /// Parts in flight at once for one multipart upload.
 const PART_CONCURRENCY: usize = 2;
+/// Recordings written to S3 at once; each holds at most `PART_CONCURRENCY` parts in memory.
+const BUFFERED_PUTS: usize = 4;
 
 /// What the storage needs from the configuration.
 #[derive(Debug, Clone)]
@@ -114,6 +117,12 @@ struct Inner {
     s3: Option<Arc<AmazonS3>>,
     /// The `s3://bucket/prefix` prefix; empty for a local directory.
     prefix: String,
+    /// The directory of a `file://` backend: recordings are moved or copied into it by the
+    /// kernel instead of passing through memory.
+    local_root: Option<std::path::PathBuf>,
+    /// Bounds the backend writes that buffer a recording in memory (S3 puts and parts), so
+    /// that many uploads finishing at once cannot add up to hundreds of megabytes.
+    buffered_puts: tokio::sync::Semaphore,
     spool: Spool,
     public_url: String,
     secret: String,
@@ -135,9 +144,11 @@ impl Storage {
             settings.spool_retry,
         )
         .await?;
+        let mut local_root = None;
         let (store, s3, prefix): (Arc<dyn ObjectStore>, _, _) =
             if let Some(dir) = settings.url.strip_prefix("file://") {
                 tokio::fs::create_dir_all(dir).await?;
+                local_root = Some(tokio::fs::canonicalize(dir).await?);
                 let fs = LocalFileSystem::new_with_prefix(dir)?;
                 (Arc::new(fs), None, String::new())
             } else if let Some(rest) = settings.url.strip_prefix("s3://") {
@@ -155,6 +166,8 @@ impl Storage {
                 store,
                 s3,
                 prefix,
+                local_root,
+                buffered_puts: tokio::sync::Semaphore::new(BUFFERED_PUTS),
                 spool,
                 public_url: settings.public_url.trim_end_matches('/').to_string(),
                 secret: settings.secret,
@@ -220,8 +233,13 @@ impl Storage {
         key: &RecordingKey,
         size: u64,
     ) -> Result<(), StorageError> {
+        if let Some(root) = &self.inner.local_root {
+            return Ok(local::place(file, &root.join(key.as_str())).await?);
+        }
         let path = self.object_path(key);
         let store = &self.inner.store;
+        // Closed never: the semaphore lives as long as the storage.
+        let _permit = self.inner.buffered_puts.acquire().await;
         if size <= PART_BYTES as u64 {
             let bytes = tokio::fs::read(file).await?;
             store.put(&path, Bytes::from(bytes).into()).await?;
