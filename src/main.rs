@@ -131,15 +131,20 @@ fn main() -> ExitCode {
 async fn prepare_database(config: &Config, migrate: bool) -> anyhow::Result<sqlx::PgPool> {
     let url = config.database_url.expose();
     let shown = config.database_url.redacted();
-    if store::create_database_if_missing(url)
-        .await
-        .with_context(|| format!("connecting to {shown}"))?
-    {
-        tracing::info!(database = %shown, "created the database");
+    // Connect first: the maintenance database is needed only when ours does not exist yet.
+    let pool = match store::connect(url, &config.database).await {
+        Err(e) if store::is_missing_database(&e) => {
+            if store::create_database_if_missing(url)
+                .await
+                .with_context(|| format!("connecting to {shown}"))?
+            {
+                tracing::info!(database = %shown, "created the database");
+            }
+            store::connect(url, &config.database).await
+        }
+        connected => connected,
     }
-    let pool = store::connect(url, &config.database)
-        .await
-        .with_context(|| format!("connecting to {shown}"))?;
+    .with_context(|| format!("connecting to {shown}"))?;
     if migrate {
         store::migrate(&pool).await.context("applying migrations")?;
         tracing::info!(database = %shown, "database ready, migrations applied");

@@ -204,7 +204,7 @@ impl Default for WebhookConfig {
             connect_timeout_ms: 5000,
             timeout_ms: 20_000,
             poll_interval_ms: 1000,
-            batch_size: 8,
+            batch_size: 32,
         }
     }
 }
