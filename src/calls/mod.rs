@@ -7,6 +7,7 @@ pub mod complete;
 pub mod dialplan;
 pub mod events;
 mod job;
+mod lines;
 pub mod live;
 pub mod outcome;
 pub mod place;

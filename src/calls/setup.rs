@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::Calls;
-use super::place::Party;
+use super::lines::Party;
 use crate::originate::{self, ClickToCall, Target};
 
 impl Calls {
