@@ -8,20 +8,9 @@ use callplane::esl::{Event, Frame, FrameDecoder};
 
 use crate::fixtures::{fixture, frames};
 
-/// xorshift64*: deterministic, good enough to shake a parser.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+#[path = "../common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 const STREAMS: &[&str] = &[
     "neventsocket_inbound_stream_auth_bgapi_originate_err_recovery_on_timer_expire.txt",

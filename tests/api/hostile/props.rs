@@ -13,23 +13,9 @@ use crate::fsdoc::{ask, create_extension};
 use crate::helpers::{TestApp, read};
 use crate::recordings::{Dir, files_under, local_app, row, token, wav};
 
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+#[path = "../../common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 const PASSWORD: &str = "pw-secret-1000";
 
