@@ -23,7 +23,7 @@ use server::{FakeSwitch, event_frame};
 
 const HANGUP_FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/esl/cgrates_2018_channel_hangup_complete_event_plain_body_matching_json_cdr.txt"
+    "/tests/fixtures/esl/cgrates_2018_channel_hangup_complete_event_plain_body_matching_json_cdr.txt"
 );
 
 #[tokio::main]

@@ -1,10 +1,10 @@
-//! Every API capture in the shared fixtures, parsed and checked field by field.
+//! Every API capture in the fixtures in tests/fixtures, parsed and checked field by field.
 
 use super::*;
 
 fn fixture(name: &str) -> String {
     let path = format!(
-        "{}/../shared/fixtures/api/{name}",
+        "{}/tests/fixtures/api/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))

@@ -43,7 +43,7 @@ fn param_names(root: &Node) -> Vec<String> {
 
 fn vanilla(name: &str) -> String {
     let path = format!(
-        "{}/../shared/fixtures/conf/{name}",
+        "{}/tests/fixtures/conf/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))

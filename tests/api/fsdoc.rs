@@ -1,6 +1,6 @@
 //! FreeSWITCH documents as the tests read them: a strict parser into a small tree, an emulator
 //! of FreeSWITCH's XML pre-processor, the recorded mod_xml_curl request bodies
-//! (../shared/fixtures/xml_curl, beside the repository) and a client for `POST /fsapi/xml_curl`.
+//! (tests/fixtures/xml_curl, beside the repository) and a client for `POST /fsapi/xml_curl`.
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
@@ -121,7 +121,7 @@ pub fn is_not_found(doc: &Node) -> bool {
 
 pub fn fixture(name: &str) -> String {
     let path = format!(
-        "{}/../shared/fixtures/xml_curl/{name}",
+        "{}/tests/fixtures/xml_curl/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))

@@ -11,7 +11,7 @@ use crate::helpers::{TestApp, assert_invalid};
 
 fn fixture(name: &str) -> String {
     let path = format!(
-        "{}/../shared/fixtures/conf/{name}",
+        "{}/tests/fixtures/conf/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))

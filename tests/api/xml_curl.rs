@@ -1,5 +1,5 @@
 //! `POST /fsapi/xml_curl`, directory side: the recorded mod_xml_curl request bodies
-//! (../shared/fixtures/xml_curl, beside the repository) and the domain rules, answered by the real app.
+//! (tests/fixtures/xml_curl, beside the repository) and the domain rules, answered by the real app.
 
 use serde_json::json;
 

@@ -18,7 +18,7 @@ const FIXTURE_UUID: &str = "4b3b36af-3d98-4670-bc14-0ee08890d7d6";
 pub fn cdr_body(uuid: &Uuid) -> String {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/cdr/zhouhailin_a_4b3b36af_inbound_bridged_via_gateway_avaya_answered.cdr.xml"
+        "/tests/fixtures/cdr/zhouhailin_a_4b3b36af_inbound_bridged_via_gateway_avaya_answered.cdr.xml"
     );
     let xml = std::fs::read_to_string(path).unwrap();
     assert!(xml.contains(FIXTURE_UUID));

@@ -1,10 +1,10 @@
-//! Every capture in `shared/fixtures/esl/` parsed, checking named fields. The captures are real
+//! Every capture in `tests/fixtures/esl/` parsed, checking named fields. The captures are real
 //! FreeSWITCH bytes (see PROVENANCE.md there); where they disagree with our expectations, they win.
 
 use bytes::BytesMut;
 use callplane::esl::{Event, Frame, FrameDecoder};
 
-const ESL_FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/esl/");
+const ESL_FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/esl/");
 
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{ESL_FIXTURES}{name}");

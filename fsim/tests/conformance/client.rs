@@ -8,13 +8,13 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-/// Reads a fixture from the shared fixtures directory, a sibling of the repository.
+/// Reads a fixture from the repository's tests/fixtures directory.
 #[macro_export]
 macro_rules! fixture {
     ($path:literal) => {
         std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/fixtures/",
+            "/../tests/fixtures/",
             $path
         ))
         .expect(concat!("fixture ", $path))

@@ -1,4 +1,4 @@
-//! Every CDR capture in the shared fixtures, posted in each body form FreeSWITCH uses for it
+//! Every CDR capture in the fixtures in tests/fixtures, posted in each body form FreeSWITCH uses for it
 //! and checked field by field.
 
 use reqwest::StatusCode;
@@ -167,7 +167,7 @@ async fn cgrates_2018_json_with_callstats_in_every_form() {
 
 #[test]
 fn every_fixture_has_expectations() {
-    let dir = format!("{}/../shared/fixtures/cdr", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!("{}/tests/fixtures/cdr", env!("CARGO_MANIFEST_DIR"));
     for e in std::fs::read_dir(dir).unwrap() {
         let name = e.unwrap().file_name().into_string().unwrap();
         if name.ends_with(".xml") || name.ends_with(".json") {

@@ -17,7 +17,7 @@ use crate::helpers::TestApp;
 
 pub fn fixture(name: &str) -> String {
     let path = format!(
-        "{}/../shared/fixtures/cdr/{name}",
+        "{}/tests/fixtures/cdr/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
