@@ -10,10 +10,7 @@ use serde_json::json;
 use crate::helpers::{TestApp, assert_invalid};
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/tests/fixtures/conf/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/fixtures/conf/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 

@@ -96,16 +96,22 @@ pub struct Capture {
 }
 
 impl Capture {
+    /// Subscribes to the switch under test.
     pub async fn start() -> Capture {
+        Capture::start_at(ESL, &esl_password()).await
+    }
+
+    /// Subscribes to any Event Socket server (the switch, or fsim for the differential test).
+    pub async fn start_at(addr: &str, password: &str) -> Capture {
         let cap = Capture::default();
-        let stream = TcpStream::connect(ESL)
+        let stream = TcpStream::connect(addr)
             .await
             .expect("Event Socket reachable");
         stream.set_nodelay(true).ok();
         let (r, mut w) = stream.into_split();
         let mut r = BufReader::new(r);
         read_frame(&mut r).await.expect("auth/request");
-        w.write_all(format!("auth {}\n\n", esl_password()).as_bytes())
+        w.write_all(format!("auth {password}\n\n").as_bytes())
             .await
             .unwrap();
         let (h, _) = read_frame(&mut r).await.unwrap();
@@ -205,4 +211,23 @@ fn urlencoding_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Sends one `bgapi` command to an Event Socket server and returns its `command/reply`.
+pub async fn bgapi(addr: &str, password: &str, cmd: &str) -> String {
+    let stream = TcpStream::connect(addr)
+        .await
+        .expect("Event Socket reachable");
+    let (r, mut w) = stream.into_split();
+    let mut r = BufReader::new(r);
+    read_frame(&mut r).await.expect("auth/request");
+    w.write_all(format!("auth {password}\n\n").as_bytes())
+        .await
+        .unwrap();
+    read_frame(&mut r).await.expect("auth reply");
+    w.write_all(format!("bgapi {cmd}\n\n").as_bytes())
+        .await
+        .unwrap();
+    let (head, _) = read_frame(&mut r).await.expect("command/reply");
+    head
 }

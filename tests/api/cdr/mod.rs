@@ -16,10 +16,7 @@ use serde_json::Value;
 use crate::helpers::TestApp;
 
 pub fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/tests/fixtures/cdr/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/fixtures/cdr/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
