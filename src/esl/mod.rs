@@ -19,6 +19,7 @@ pub mod command;
 pub mod connection;
 pub mod error;
 pub mod event;
+mod failure_log;
 pub mod frame;
 pub mod handle;
 pub mod headers;

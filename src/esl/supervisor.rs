@@ -20,6 +20,7 @@ use super::backoff::Backoff;
 use super::connection::{ConnectOptions, Connection, connect};
 use super::error::EslError;
 use super::event::EventFormat;
+use super::failure_log::{FailureLog, FailureNote};
 use super::handle::EslHandle;
 
 /// The events callplane needs: the channel lifecycle of calls it originates, job results,
@@ -261,6 +262,7 @@ async fn run_node(
     let mut backoff = Backoff::new(options.backoff_initial, options.backoff_max);
     let mut last_error: Option<String> = None;
     let mut last_state = NodeState::Connecting;
+    let mut failures = FailureLog::default();
     loop {
         // `auth_failed` stays visible while we retry: it needs an operator, and flickering to
         // `connecting` every backoff period would hide it from /readyz.
@@ -276,6 +278,9 @@ async fn run_node(
         };
         let (state, error) = match attempt {
             Ok((handle, conn)) => {
+                if failures.recovered() {
+                    tracing::info!(esl.node = %node, "ESL node reachable again");
+                }
                 match serve_connection(&node, handle, conn, &options, &shared, &mut shutdown).await
                 {
                     ConnectionEnd::Shutdown => return,
@@ -290,6 +295,7 @@ async fn run_node(
             Err(EslError::AuthFailed(text)) => (NodeState::AuthFailed, text),
             Err(e) => (NodeState::Down, e.to_string()),
         };
+        log_failure(&node, &mut failures, state, &error);
         last_error = Some(error);
         last_state = state;
         shared.set(&node, state, last_error.clone(), None);
@@ -298,6 +304,24 @@ async fn run_node(
         }
     }
     shared.set(&node, NodeState::Down, Some("shut down".into()), None);
+}
+
+/// Logs a failed attempt or a lost connection when [`FailureLog`] says it is news.
+fn log_failure(node: &str, failures: &mut FailureLog, state: NodeState, reason: &str) {
+    match failures.failed(state, reason, std::time::Instant::now()) {
+        None => {}
+        Some(FailureNote::Changed) if state == NodeState::AuthFailed => tracing::error!(
+            esl.node = %node, esl.error = %reason,
+            "ESL node refused the password; check the Event Socket password; retrying"
+        ),
+        Some(FailureNote::Changed) => tracing::warn!(
+            esl.node = %node, esl.error = %reason, "ESL node unreachable; retrying"
+        ),
+        Some(FailureNote::StillFailing { attempts }) => tracing::warn!(
+            esl.node = %node, esl.error = %reason, esl.attempts = attempts,
+            "ESL node still not connected"
+        ),
+    }
 }
 
 enum ConnectionEnd {

@@ -46,17 +46,36 @@ pub async fn require_key(
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     match presented {
         Some(key) if state.api_keys.accepts(key) => Ok(next.run(req).await),
         _ => Err(ApiError::Unauthorized),
     }
 }
 
+/// The credentials of a `Bearer` authorization header. The scheme name is case-insensitive
+/// (RFC 7235 section 2.1), so `bearer` and `BEARER` are the same scheme.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for header in ["Bearer k-1", "bearer k-1", "BEARER   k-1 ", "bEaReR k-1"] {
+            assert_eq!(bearer_token(header), Some("k-1"), "{header:?}");
+        }
+        for header in ["Basic k-1", "Bearer", "Bearer ", "Bearerk-1", "Token k-1"] {
+            assert_eq!(bearer_token(header), None, "{header:?}");
+        }
+    }
 
     #[test]
     fn accepts_only_configured_keys() {

@@ -47,6 +47,17 @@ async fn missing_or_wrong_keys_get_401_and_right_keys_pass() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    // The scheme name is case-insensitive (RFC 7235).
+    for scheme in ["bearer", "BEARER"] {
+        let res = app
+            .client
+            .get(&url)
+            .header("authorization", format!("{scheme} second-key-0123456789"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{scheme}");
+    }
     // Writes are refused too, and nothing is stored.
     let res = app
         .client

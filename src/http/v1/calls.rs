@@ -24,7 +24,8 @@ pub struct CallbackBody {
     pub caller: Option<String>,
     /// Bridged when the caller answers: an extension or an external number.
     pub callee: Option<String>,
-    /// Lines to use, in order: `"gw1,gw2"` or `["gw1","gw2"]`; empty: every enabled line by priority.
+    /// Lines to use, in order: `"gw1,gw2"` or `["gw1","gw2"]`; empty: every enabled line by
+    /// priority. At most 16, each named once.
     #[serde(default, deserialize_with = "crate::domain::flex::opt_list")]
     #[schema(value_type = Option<Vec<String>>)]
     pub gateways: Option<Vec<String>>,
@@ -69,7 +70,7 @@ pub async fn callback(
         callee: b
             .callee
             .ok_or_else(|| FieldError::new("callee", "is required"))?,
-        gateways: b.gateways.unwrap_or_default(),
+        gateways: checked_gateway_list(b.gateways.unwrap_or_default())?,
         ext_data: b.ext_data,
         idempotency_key,
     };
@@ -86,6 +87,30 @@ pub async fn callback(
         Err(PlaceError::IdempotencyKeyReused) => Err(ApiError::IdempotencyKeyReused),
         Err(PlaceError::Store(e)) => Err(e.into()),
     }
+}
+
+/// The most lines one click-to-call may name: more is a mistake, and each one is a failover
+/// attempt that can ring the callee.
+pub const MAX_GATEWAYS: usize = 16;
+
+/// A requested line list rings the callee at most once per line: a name given twice would
+/// ring them again after a failure, so it is refused, as is a list longer than [`MAX_GATEWAYS`].
+fn checked_gateway_list(gateways: Vec<String>) -> Result<Vec<String>, FieldError> {
+    if gateways.len() > MAX_GATEWAYS {
+        return Err(FieldError::new(
+            "gateways",
+            format!("names {} lines; at most {MAX_GATEWAYS}", gateways.len()),
+        ));
+    }
+    for (i, g) in gateways.iter().enumerate() {
+        if let Some(first) = gateways[..i].iter().position(|earlier| earlier == g) {
+            return Err(FieldError::new(
+                format!("gateways[{i}]"),
+                format!("repeats gateways[{first}]; name each line once"),
+            ));
+        }
+    }
+    Ok(gateways)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,6 +1,7 @@
 //! `POST /v1/call/callback` rows the main call tests leave open: look-alike and malformed
 //! numbers (C7), policy numbers in disguise (C16), FreeSWITCH syntax in `ext_data` (C4),
-//! a retry after the call has ended (C11) and the uuid of every attempt (C23). Each case
+//! a retry after the call has ended (C11), the uuid of every attempt (C23) and a line list
+//! that would ring the callee twice. Each case
 //! checks the answer and that no originate reached the switch and no row was written.
 
 use std::collections::HashSet;
@@ -59,6 +60,42 @@ async fn numbers_that_only_look_like_numbers_are_400_and_nothing_is_sent() {
     assert_invalid(&res, "callee");
     assert!(rig.originates().is_empty(), "{:?}", rig.originates());
     assert_eq!(rig.app.count("calls").await, 0);
+}
+
+#[tokio::test]
+async fn a_line_named_twice_or_too_many_lines_is_400_and_nothing_is_sent() {
+    let rig = Rig::new(&["a", "b"], |_| {}).await;
+    // Five copies of one line would ring the callee five times.
+    let res = rig
+        .call(json!({"caller": "1001", "callee": ZJ, "gateways": ["a", "a", "a", "a", "a"]}))
+        .await;
+    assert_invalid(&res, "gateways[1]");
+    assert!(
+        res.1["message"].as_str().unwrap().contains("gateways[0]"),
+        "{}",
+        res.1
+    );
+    let res = rig
+        .call(json!({"caller": "1001", "callee": ZJ, "gateways": "a,b,a"}))
+        .await;
+    assert_invalid(&res, "gateways[2]");
+    let many: Vec<String> = (0..1000).map(|i| format!("line-{i}")).collect();
+    let res = rig
+        .call(json!({"caller": "1001", "callee": ZJ, "gateways": many}))
+        .await;
+    assert_invalid(&res, "gateways");
+    assert!(
+        res.1["message"].as_str().unwrap().contains("at most 16"),
+        "{}",
+        res.1
+    );
+    assert!(rig.originates().is_empty(), "{:?}", rig.originates());
+    assert_eq!(rig.app.count("calls").await, 0);
+    // Each line once is fine.
+    let (status, body) = rig
+        .call(json!({"caller": "1001", "callee": ZJ, "gateways": ["a", "b"]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]
