@@ -110,13 +110,21 @@ impl App {
     ) -> anyhow::Result<()> {
         let router = self.router();
         let worker = self.webhooks.map(|w| w.start(self.stop.subscribe()));
-        let served = axum::serve(
+        let http = &self.state.config.http;
+        let limits = crate::http::server::ServerLimits {
+            header_read_timeout: Duration::from_millis(http.header_read_timeout_ms),
+            body_read_timeout: Duration::from_millis(http.body_read_timeout_ms),
+            max_connections: http.max_connections,
+            max_connections_per_peer: http.max_connections_per_peer,
+        };
+        crate::http::server::serve(
             listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            router,
+            limits,
+            self.state.metrics.clone(),
+            shutdown,
         )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("HTTP server failed");
+        .await;
         // HTTP has drained; now say goodbye to the FreeSWITCH nodes and let the webhook worker
         // finish its requests in flight, both bounded so that a hung socket cannot hold the
         // process. A webhook abandoned here is sent again once its lease runs out.
@@ -132,7 +140,7 @@ impl App {
         };
         let esl_done = tokio::time::timeout(Duration::from_secs(3), self.state.esl.stopped());
         let _ = tokio::join!(esl_done, webhooks_done);
-        served
+        Ok(())
     }
 }
 

@@ -28,6 +28,12 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+/// Which connection cap refused a connection (`max_connections`, `max_connections_per_peer`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CapLabels {
+    pub cap: String,
+}
+
 /// A directory lookup FreeSWITCH made for a user callplane does not know.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DirectoryMissLabels {
@@ -50,6 +56,7 @@ pub struct Metrics {
     pub db_pool_max: Gauge,
     pub esl_nodes: Family<NodeLabels, Gauge>,
     pub directory_misses: Family<DirectoryMissLabels, Counter>,
+    pub connections_refused: Family<CapLabels, Counter>,
     directory_miss_labels: std::sync::Mutex<std::collections::HashSet<DirectoryMissLabels>>,
 }
 
@@ -101,7 +108,14 @@ impl Metrics {
             "Directory lookups of unknown users by SIP source address and user agent",
             directory_misses.clone(),
         );
+        let connections_refused = Family::<CapLabels, Counter>::default();
+        registry.register(
+            "http_connections_refused",
+            "HTTP connections closed on accept because a connection cap was reached",
+            connections_refused.clone(),
+        );
         Metrics {
+            connections_refused,
             directory_misses,
             directory_miss_labels: Default::default(),
             registry,
@@ -112,6 +126,13 @@ impl Metrics {
             db_pool_max,
             esl_nodes,
         }
+    }
+
+    /// Counts a connection closed on accept because of `cap`.
+    pub fn connection_refused(&self, cap: &str) {
+        self.connections_refused
+            .get_or_create(&CapLabels { cap: cap.into() })
+            .inc();
     }
 
     /// Sets `esl_node_state{node, state}` to 1 for each node's current state and 0 for the others,

@@ -152,6 +152,17 @@ pub struct WebhookConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     pub body_limit_bytes: usize,
+    /// A request's headers must arrive within this; it also closes a keep-alive connection
+    /// that sends nothing for as long.
+    pub header_read_timeout_ms: u64,
+    /// A request's body must arrive within this from its first byte (all routes but the
+    /// recording upload, which has `storage.upload_read_timeout_secs` per chunk).
+    pub body_read_timeout_ms: u64,
+    /// Open connections at most; more are closed on accept. Keep it under the process's file
+    /// descriptor limit (`ulimit -n`) minus what the database pool and ESL need.
+    pub max_connections: usize,
+    /// Open connections from one peer address at most, so one client cannot take them all.
+    pub max_connections_per_peer: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -213,6 +224,10 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             body_limit_bytes: 16 * 1024,
+            header_read_timeout_ms: 5000,
+            body_read_timeout_ms: 10_000,
+            max_connections: 768,
+            max_connections_per_peer: 256,
         }
     }
 }

@@ -76,6 +76,23 @@ impl Config {
         if self.http.body_limit_bytes < 1024 {
             return Err(bad("http.body_limit_bytes", "must be at least 1024"));
         }
+        for (key, ms) in [
+            (
+                "http.header_read_timeout_ms",
+                self.http.header_read_timeout_ms,
+            ),
+            ("http.body_read_timeout_ms", self.http.body_read_timeout_ms),
+        ] {
+            if !(100..=600_000).contains(&ms) {
+                return Err(bad(key, "must be 100-600000 (milliseconds)"));
+            }
+        }
+        if self.http.max_connections == 0 || self.http.max_connections_per_peer == 0 {
+            return Err(bad(
+                "http.max_connections",
+                "max_connections and max_connections_per_peer must be at least 1",
+            ));
+        }
         self.validate_calls()?;
         self.validate_limits()?;
         if self.database.max_connections == 0 {

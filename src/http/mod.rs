@@ -13,6 +13,7 @@ mod observe;
 mod ops;
 pub mod ratelimit;
 pub mod recordings;
+pub mod server;
 pub mod v1;
 
 use std::sync::Arc;

@@ -8,3 +8,4 @@ mod nul;
 mod props;
 mod rig;
 mod scanners;
+mod slow_clients;
