@@ -113,12 +113,15 @@ impl DirectoryCache {
 
     /// [`find_user`] from memory when trusted, else from the database (remembering what it
     /// finds, and falling back to the remembered answer when the database fails).
+    /// The database gets `deadline`: past it the lookup counts as failed (the remembered user,
+    /// or the error), so FreeSWITCH has its answer before its own timeout.
     pub async fn find_user(
         &self,
         pool: &PgPool,
         config_domain: &str,
         user: &str,
         domain: &str,
+        deadline: std::time::Duration,
     ) -> Result<Option<ExtensionRow>, StoreError> {
         if self.is_trusted()
             && let Some(row) = self
@@ -129,7 +132,9 @@ impl DirectoryCache {
         {
             return Ok(Some(row.clone()));
         }
-        let found = find_user(pool, config_domain, user, domain).await;
+        let found = tokio::time::timeout(deadline, find_user(pool, config_domain, user, domain))
+            .await
+            .unwrap_or(Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)));
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         match &found {
             Ok(Some(row)) => {

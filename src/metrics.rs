@@ -34,6 +34,12 @@ pub struct CapLabels {
     pub cap: String,
 }
 
+/// An xml_curl section (`directory`, `dialplan`, `other`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SectionLabels {
+    pub section: String,
+}
+
 /// A directory lookup FreeSWITCH made for a user callplane does not know.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DirectoryMissLabels {
@@ -57,6 +63,7 @@ pub struct Metrics {
     pub esl_nodes: Family<NodeLabels, Gauge>,
     pub directory_misses: Family<DirectoryMissLabels, Counter>,
     pub connections_refused: Family<CapLabels, Counter>,
+    pub xml_curl_late: Family<SectionLabels, Counter>,
     directory_miss_labels: std::sync::Mutex<std::collections::HashSet<DirectoryMissLabels>>,
 }
 
@@ -114,7 +121,14 @@ impl Metrics {
             "HTTP connections closed on accept because a connection cap was reached",
             connections_refused.clone(),
         );
+        let xml_curl_late = Family::<SectionLabels, Counter>::default();
+        registry.register(
+            "xml_curl_deadline_reached",
+            "xml_curl answers that reached their deadline (fsapi.xml_curl_timeout_ms less a margin)",
+            xml_curl_late.clone(),
+        );
         Metrics {
+            xml_curl_late,
             connections_refused,
             directory_misses,
             directory_miss_labels: Default::default(),
@@ -126,6 +140,15 @@ impl Metrics {
             db_pool_max,
             esl_nodes,
         }
+    }
+
+    /// Counts an xml_curl answer of `section` that reached its deadline.
+    pub fn xml_curl_deadline_reached(&self, section: &str) {
+        self.xml_curl_late
+            .get_or_create(&SectionLabels {
+                section: section.into(),
+            })
+            .inc();
     }
 
     /// Counts a connection closed on accept because of `cap`.

@@ -85,6 +85,31 @@ pub struct FsapiConfig {
     pub allow: Vec<String>,
     /// Largest CDR post accepted on `/fsapi/cdr`, in bytes; larger posts get 413.
     pub cdr_max_bytes: usize,
+    /// The `timeout` set in mod_xml_curl's configuration (xml_curl.conf.xml), in milliseconds.
+    /// callplane answers every `/fsapi/xml_curl` request before it: see
+    /// [`FsapiConfig::xml_curl_deadline`].
+    pub xml_curl_timeout_ms: u64,
+    /// The `timeout` set in mod_xml_cdr's configuration (xml_cdr.conf.xml), in milliseconds;
+    /// `/fsapi/cdr` answers before it (503 when it cannot store the CDR in time, so the
+    /// switch posts it again).
+    pub cdr_timeout_ms: u64,
+}
+
+impl FsapiConfig {
+    /// How long callplane may take over an xml_curl answer: the switch's timeout less a margin
+    /// for the network and the switch's own parsing (a quarter of it, at most 500 ms).
+    pub fn xml_curl_deadline(&self) -> std::time::Duration {
+        margin_below(self.xml_curl_timeout_ms)
+    }
+
+    /// How long callplane may take over a CDR post, by the same rule.
+    pub fn cdr_deadline(&self) -> std::time::Duration {
+        margin_below(self.cdr_timeout_ms)
+    }
+}
+
+fn margin_below(timeout_ms: u64) -> std::time::Duration {
+    std::time::Duration::from_millis(timeout_ms - (timeout_ms / 4).min(500))
 }
 
 impl Default for FsapiConfig {
@@ -94,6 +119,8 @@ impl Default for FsapiConfig {
             password: None,
             allow: Vec::new(),
             cdr_max_bytes: 10 * 1024 * 1024,
+            xml_curl_timeout_ms: 3000,
+            cdr_timeout_ms: 10_000,
         }
     }
 }

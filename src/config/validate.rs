@@ -57,6 +57,17 @@ impl Config {
         if self.fsapi.cdr_max_bytes < 1024 {
             return Err(bad("fsapi.cdr_max_bytes", "must be at least 1024"));
         }
+        for (key, ms) in [
+            ("fsapi.xml_curl_timeout_ms", self.fsapi.xml_curl_timeout_ms),
+            ("fsapi.cdr_timeout_ms", self.fsapi.cdr_timeout_ms),
+        ] {
+            if !(200..=120_000).contains(&ms) {
+                return Err(bad(
+                    key,
+                    "must be 200-120000 (milliseconds), the timeout set in FreeSWITCH",
+                ));
+            }
+        }
         if self.esl.nodes.is_empty() {
             return Err(bad(
                 "esl.nodes (CALLPLANE_ESL)",

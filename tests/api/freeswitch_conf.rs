@@ -101,10 +101,11 @@ fn setting_names_match_freeswitch() {
         "vanilla_xml_curl.conf.xml",
         &["disable-100-continue"],
     );
+    // timeout: mod_xml_cdr.c `load_config` reads it (seconds, CURLOPT_TIMEOUT; default none).
     assert_known_names(
         "autoload_configs/xml_cdr.conf.xml",
         "vanilla_xml_cdr.conf.xml",
-        &[],
+        &["timeout"],
     );
     assert_known_names(
         "autoload_configs/event_socket.conf.xml",

@@ -5,7 +5,8 @@
 //! then writes the CDR to its err-log-dir. A document that cannot be read is still stored
 //! (`parsed = false`) and answered 200, because a 4xx would only make FreeSWITCH retry the same
 //! bytes and then spool them. Only a body over the size cap (413), a DOCTYPE (400) and an
-//! unavailable database (503, so FreeSWITCH retries) are refused.
+//! unavailable database (503, so FreeSWITCH retries) are refused. The answer comes within
+//! `fsapi.cdr_deadline()`, below the `timeout` mod_xml_cdr is configured with.
 
 use std::net::SocketAddr;
 
@@ -75,7 +76,17 @@ async fn ingest(State(s): State<AppState>, req: Request) -> Result<Response, Fsa
         FsapiError::BadRequest(refused.to_string())
     })?;
     prepared.log_findings();
-    let created = store::cdrs::insert(&s.pool, &prepared).await?;
+    // mod_xml_cdr waits `timeout` (xml_cdr.conf.xml) while the channel is torn down; answer
+    // before it. A CDR that could not be stored in time gets a 503 and is posted again; one
+    // stored just as the deadline passed is then a duplicate, answered 200.
+    let deadline = s.config.fsapi.cdr_deadline();
+    let created = tokio::time::timeout(deadline, store::cdrs::insert(&s.pool, &prepared))
+        .await
+        .map_err(|_| {
+            tracing::warn!(cdr.uuid = %prepared.uuid, deadline_ms = deadline.as_millis() as u64,
+                "CDR not stored within its deadline; answering 503 so FreeSWITCH posts it again");
+            FsapiError::Unavailable
+        })??;
     tracing::info!(
         cdr.uuid = %prepared.uuid,
         core_uuid = %prepared.core_uuid,

@@ -9,11 +9,16 @@
 //! matched case-insensitively, and invalid UTF-8 or percent-encoding is decoded lossily.
 //! Sections other than directory and dialplan are answered without touching the database.
 //!
+//! Every answer is given within `fsapi.xml_curl_deadline()`, below the `timeout` FreeSWITCH
+//! waits: past it a directory lookup answers the last-known user or "not found", and a
+//! dialplan lookup the "unavailable" rejection (`xml_curl_deadline_reached_total` counts them).
+//!
 //! The route is registered exactly (no trailing-slash redirect): libcurl follows redirects
 //! (`CURLOPT_FOLLOWLOCATION`) and would turn the POST into a GET. Access control (HTTP Basic,
 //! loopback, allow-list) wraps this router in the `/fsapi` surface.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -77,13 +82,38 @@ async fn xml_curl(
     body: Bytes,
 ) -> Response {
     let p = FetchParams::parse(&body);
-    let doc = if p.is("section", "directory") {
-        directory_answer(&state, &cache, &p).await
+    let started = Instant::now();
+    let deadline = state.config.fsapi.xml_curl_deadline();
+    let (section, doc) = if p.is("section", "directory") {
+        (
+            "directory",
+            directory_answer(&state, &cache, &p, deadline).await,
+        )
     } else if p.is("section", "dialplan") {
-        dialplan_answer(&state, &p).await
+        // Past the deadline FreeSWITCH has given up on the answer: say the call cannot be
+        // routed now rather than answer nobody.
+        let doc = tokio::time::timeout(deadline, dialplan_answer(&state, &p))
+            .await
+            .unwrap_or_else(|_| {
+                let (name, action) = reject(RejectReason::Unavailable);
+                let asked = ["Hunt-Context", "Caller-Context", "context"]
+                    .iter()
+                    .find_map(|n| p.get(n))
+                    .unwrap_or("");
+                fsxml::dialplan::document(answer_context(asked), name, &action)
+            });
+        ("dialplan", doc)
     } else {
-        fsxml::not_found()
+        ("other", fsxml::not_found())
     };
+    if started.elapsed() >= deadline {
+        tracing::warn!(
+            section,
+            deadline_ms = deadline.as_millis() as u64,
+            "xml_curl answer reached its deadline; answered from memory or not found"
+        );
+        state.metrics.xml_curl_deadline_reached(section);
+    }
     // Answers are per user or per call and a few hundred bytes; a stored value written past
     // the API's validation must still not produce one mod_xml_curl refuses as oversized
     // (`XML_CURL_MAX_BYTES`, 1 MiB, in mod_xml_curl.c).
@@ -105,7 +135,12 @@ async fn xml_curl(
 /// `switch_load_network_lists`) are "not found": callplane's lines are sofia gateways in
 /// `sip_profiles/`, not `<gateways>` inside directory users, and it has no IP-authenticated
 /// (`cidr`) users; FreeSWITCH then uses its static directory, which callplane ships empty.
-async fn directory_answer(state: &AppState, cache: &DirectoryCache, p: &FetchParams) -> String {
+async fn directory_answer(
+    state: &AppState,
+    cache: &DirectoryCache,
+    p: &FetchParams,
+    deadline: Duration,
+) -> String {
     if p.get("purpose").is_some() {
         return fsxml::not_found();
     }
@@ -124,7 +159,7 @@ async fn directory_answer(state: &AppState, cache: &DirectoryCache, p: &FetchPar
         return fsxml::not_found();
     };
     let row = match cache
-        .find_user(&state.pool, &state.config.domain, user, domain)
+        .find_user(&state.pool, &state.config.domain, user, domain, deadline)
         .await
     {
         Ok(Some(row)) => row,
@@ -170,14 +205,7 @@ async fn dialplan_answer(state: &AppState, p: &FetchParams) -> String {
         .unwrap_or(""),
         caller_domain: first(&["variable_domain_name", "variable_sip_auth_realm"]),
     };
-    // The context is echoed (FreeSWITCH looks it up by name in the answer); anything that is
-    // not a plain token gets the extensions' context, where FreeSWITCH finds no match and
-    // hangs up with NO_ROUTE_DESTINATION.
-    let context = if check_token("context", call.context, 64).is_ok() {
-        call.context
-    } else {
-        EXTENSION_CONTEXT
-    };
+    let context = answer_context(call.context);
     let route = dialplan::route(&state.pool, &state.config.domain, &call).await;
     if let Route::External(number) = &route {
         return external_answer(state, p, context, number).await;
@@ -247,6 +275,17 @@ async fn external_answer(state: &AppState, p: &FetchParams, context: &str, numbe
         cause: action_reason.hangup_cause(),
     };
     fsxml::dialplan::document(context, name, &action)
+}
+
+/// The context an answer names: FreeSWITCH looks it up by name, so the asked one is echoed;
+/// anything that is not a plain token gets the extensions' context, where FreeSWITCH finds no
+/// match and hangs up with NO_ROUTE_DESTINATION.
+fn answer_context(asked: &str) -> &str {
+    if check_token("context", asked, 64).is_ok() {
+        asked
+    } else {
+        EXTENSION_CONTEXT
+    }
 }
 
 fn reject(reason: RejectReason) -> (&'static str, DialplanAction<'static>) {

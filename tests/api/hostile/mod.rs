@@ -3,6 +3,7 @@
 //! answer and that nothing happened beyond it.
 
 mod callback;
+mod deadlines;
 mod limits;
 mod nul;
 mod props;
