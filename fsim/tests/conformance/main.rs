@@ -7,4 +7,5 @@ mod client;
 mod load;
 mod posts;
 mod protocol;
+mod real_shapes;
 mod status;
