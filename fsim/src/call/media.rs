@@ -48,7 +48,7 @@ pub fn on_answer(ctx: &CallCtx, leg: &mut Leg) {
         .collect();
     todo.sort();
     for (_, value) in todo {
-        let (app, arg) = split_app(&value);
+        let (app, arg) = split_app(&crate::post::expand_vars(&value, leg));
         leg.app_log.push((app.clone(), arg.clone(), now_micros()));
         leg.set_var("current_application", app.clone());
         leg.set_var("current_application_data", arg.clone());

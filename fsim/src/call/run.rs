@@ -22,15 +22,43 @@ use tokio::time::Instant;
 /// FreeSWITCH's default originate timeout (seconds).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 
+/// Called with the originate's result the moment it is known, before the call goes on (the
+/// BACKGROUND_JOB of a `bgapi originate` goes out before the answered leg does anything else).
+pub type Report = Box<dyn FnOnce(String) + Send>;
+
 /// Runs an originate; resolves with the API reply as soon as the outcome is known, while the
 /// answered call keeps running in the background.
 pub async fn originate(shared: Arc<Shared>, o: Originate) -> String {
+    originate_reporting(shared, o, None).await
+}
+
+/// `originate`, also handing the result to `report` from the call itself.
+pub async fn originate_reporting(
+    shared: Arc<Shared>,
+    o: Originate,
+    report: Option<Report>,
+) -> String {
     let (tx, rx) = oneshot::channel();
-    tokio::spawn(run_call(shared, o, tx));
+    tokio::spawn(run_call(shared, o, Reply { tx, report }));
     rx.await.unwrap_or_else(|_| "-ERR SYSTEM_SHUTDOWN\n".into())
 }
 
-async fn run_call(shared: Arc<Shared>, o: Originate, reply: oneshot::Sender<String>) {
+/// Where the originate's result goes.
+struct Reply {
+    tx: oneshot::Sender<String>,
+    report: Option<Report>,
+}
+
+impl Reply {
+    fn send(self, text: String) {
+        if let Some(report) = self.report {
+            report(text.clone());
+        }
+        let _ = self.tx.send(text);
+    }
+}
+
+async fn run_call(shared: Arc<Shared>, o: Originate, reply: Reply) {
     let (kill_tx, kill_rx) = mpsc::unbounded_channel();
     let mut ctx = CallCtx {
         shared,
@@ -83,7 +111,7 @@ async fn run_call(shared: Arc<Shared>, o: Originate, reply: oneshot::Sender<Stri
         }
     }
     let Some(mut a) = answered else {
-        let _ = reply.send(format!("-ERR {cause}\n"));
+        reply.send(format!("-ERR {cause}\n"));
         return;
     };
     ctx.fire(
@@ -94,17 +122,7 @@ async fn run_call(shared: Arc<Shared>, o: Originate, reply: oneshot::Sender<Stri
         3970,
     );
     // The job's result goes out before the leg does anything else.
-    let mut bus = ctx.shared.bus.subscribe();
-    let _ = reply.send(format!("+OK {}\n", a.uuid));
-    let _ = tokio::time::timeout(Duration::from_millis(200), async {
-        while let Ok(ev) = bus.recv().await {
-            if ev.name() == "BACKGROUND_JOB" && ev.body.as_deref().unwrap_or("").contains(&a.uuid) {
-                return;
-            }
-        }
-    })
-    .await;
-    drop(bus);
+    reply.send(format!("+OK {}\n", a.uuid));
     a.state = "CS_EXECUTE";
     let mut apps = o.apps.clone();
     if let Some(exten) = &o.exten {
