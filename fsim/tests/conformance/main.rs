@@ -4,6 +4,7 @@
 mod calls;
 mod channel_data;
 mod client;
+mod limits;
 mod load;
 mod posts;
 mod protocol;
