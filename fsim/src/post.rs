@@ -54,7 +54,7 @@ pub fn after_hangup(shared: &Arc<Shared>, leg: &Leg) {
 /// `--retry-connrefused`) or a 408, 429, 500, 502, 503 or 504 answer is tried again after
 /// `--retry-delay` seconds; any other answer ends the upload.
 async fn upload_recording(upload: Upload, rec: Recorded) {
-    let wav = tone_wav(rec);
+    let wav = recording_wav(rec);
     let (ctype, body) =
         crate::http::multipart(&upload.fields, &upload.field, &upload.filename, &wav);
     for attempt in 0..=upload.retries {
@@ -238,9 +238,18 @@ fn basename(path: &str) -> String {
     path.rsplit(['/', '\\']).next().unwrap_or(path).to_string()
 }
 
+/// A valid WAV: 8 kHz, 16-bit mono, a quiet 440 Hz tone of `secs` seconds.
+pub fn tone_wav(secs: u32) -> Vec<u8> {
+    recording_wav(Recorded {
+        rate: 8000,
+        channels: 1,
+        samples: 8000 * u64::from(secs),
+    })
+}
+
 /// A valid 16-bit PCM WAV of the recording's rate, channels and length (a quiet 440 Hz tone),
 /// so its size is the one the switch would have written.
-pub fn tone_wav(rec: Recorded) -> Vec<u8> {
+pub fn recording_wav(rec: Recorded) -> Vec<u8> {
     let rate = rec.rate.max(1);
     let ch = u32::from(rec.channels.max(1));
     let data_len = (rec.samples * u64::from(ch) * 2) as u32;
@@ -351,7 +360,8 @@ mod tests {
 
     #[test]
     fn wav_size_follows_rate_channels_and_length() {
-        let w = tone_wav(Recorded {
+        assert_eq!(tone_wav(1).len(), 44 + 16000);
+        let w = recording_wav(Recorded {
             rate: 8000,
             channels: 2,
             samples: 48000,

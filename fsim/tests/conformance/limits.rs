@@ -73,8 +73,7 @@ async fn click_to_call(targets: &str, extra: &str) -> (Vec<Event>, Event) {
 
 #[tokio::test]
 async fn fail_on_single_reject_stops_the_failover_for_the_causes_it_names() {
-    let (callees, caller) =
-        click_to_call("sofia/gateway/gw1/486|sofia/gateway/gw1/200", "").await;
+    let (callees, caller) = click_to_call("sofia/gateway/gw1/486|sofia/gateway/gw1/200", "").await;
     assert_eq!(callees.len(), 1, "the second target is never dialled");
     assert_eq!(callees[0].get("Hangup-Cause"), Some("USER_BUSY"));
     assert_eq!(
@@ -89,8 +88,7 @@ async fn fail_on_single_reject_stops_the_failover_for_the_causes_it_names() {
 
 #[tokio::test]
 async fn other_failures_move_on_to_the_next_target() {
-    let (callees, caller) =
-        click_to_call("sofia/gateway/gw1/503|sofia/gateway/gw1/200", "").await;
+    let (callees, caller) = click_to_call("sofia/gateway/gw1/503|sofia/gateway/gw1/200", "").await;
     let causes: Vec<_> = callees.iter().map(|e| e.get("Hangup-Cause")).collect();
     assert_eq!(
         causes,
