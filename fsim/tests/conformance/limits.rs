@@ -61,13 +61,23 @@ async fn click_to_call(targets: &str, extra: &str) -> (Vec<Event>, Event) {
         ))
         .await;
     assert_eq!(r, format!("+OK {a}\n"));
+    // The caller's report comes before an answered callee's, so read on a little after it.
     let mut callees = Vec::new();
+    let mut caller = None;
     loop {
-        let ev = c.event_named("CHANNEL_HANGUP_COMPLETE").await;
+        let wait = if caller.is_some() { 500 } else { 10_000 };
+        let next = tokio::time::timeout(
+            Duration::from_millis(wait),
+            c.event_named("CHANNEL_HANGUP_COMPLETE"),
+        );
+        let Ok(ev) = next.await else {
+            return (callees, caller.expect("the caller hung up"));
+        };
         if ev.get("Unique-ID") == Some(a) {
-            return (callees, ev);
+            caller = Some(ev);
+        } else {
+            callees.push(ev);
         }
-        callees.push(ev);
     }
 }
 
