@@ -1,15 +1,22 @@
 //! The XML CDR mod_xml_cdr writes for a finished leg, shaped like the real CDRs: `<cdr
-//! core-uuid>` with `channel_data`, URL-encoded `variables`, `app_log`, and a `callflow` with
-//! the caller profile (plus originator/originatee profiles of a bridged peer) and `times`.
+//! core-uuid switchname>` with `channel_data`, URL-encoded `variables`, `app_log`, and the
+//! callflows, newest first: each with its caller profile (the newest also with the
+//! originator/originatee profile of a bridged peer) and `times`. A leg that entered the inline
+//! dialplan after answering has two: the newest (`profile_index` 2, the callee it reached as
+//! caller) and the one it was created with.
 
 use crate::call::leg::{Leg, state_number};
 use crate::text::{url_encode, xml_escape};
 
 /// Renders the CDR document of a leg that has hung up.
-pub fn to_xml(core_uuid: &str, leg: &Leg) -> String {
+pub fn to_xml(core_uuid: &str, switchname: &str, leg: &Leg) -> String {
     let mut x = String::with_capacity(8192);
     x.push_str("<?xml version=\"1.0\"?>\n");
-    x.push_str(&format!("<cdr core-uuid=\"{}\">\n", xml_escape(core_uuid)));
+    x.push_str(&format!(
+        "<cdr core-uuid=\"{}\" switchname=\"{}\">\n",
+        xml_escape(core_uuid),
+        xml_escape(switchname)
+    ));
     x.push_str("  <channel_data>\n");
     x.push_str(&format!("    <state>{}</state>\n", leg.state));
     x.push_str(&format!("    <direction>{}</direction>\n", leg.direction));
@@ -37,9 +44,11 @@ pub fn to_xml(core_uuid: &str, leg: &Leg) -> String {
         }
         x.push_str("  </app_log>\n");
     }
+    let index = if leg.first_profile.is_some() { 2 } else { 1 };
+    let dialplan = if index == 2 { "inline" } else { "" };
     x.push_str(&format!(
-        "  <callflow dialplan=\"\" unique-id=\"{}\" profile_index=\"1\">\n",
-        xml_escape(&leg.uuid)
+        "  <callflow dialplan=\"{dialplan}\" unique-id=\"{}\" profile_index=\"{index}\">\n",
+        uuid::Uuid::new_v4()
     ));
     x.push_str("    <caller_profile>\n");
     profile(&mut x, leg, "      ");
@@ -58,26 +67,63 @@ pub fn to_xml(core_uuid: &str, leg: &Leg) -> String {
         ));
     }
     x.push_str("    </caller_profile>\n");
+    let profile_created = leg.first_profile.as_ref().map_or(leg.created_us, |p| p.3);
+    times(
+        &mut x,
+        leg,
+        profile_created,
+        leg.bridged_us,
+        leg.hangup_us,
+        0,
+    );
+    x.push_str("  </callflow>\n");
+    if let Some((name, num, dest, at)) = &leg.first_profile {
+        x.push_str(&format!(
+            "  <callflow dialplan=\"\" unique-id=\"{}\" profile_index=\"1\">\n",
+            uuid::Uuid::new_v4()
+        ));
+        x.push_str("    <caller_profile>\n");
+        let first = Leg {
+            cid_name: name.clone(),
+            cid_num: num.clone(),
+            dest: dest.clone(),
+            other: None,
+            ..leg.clone()
+        };
+        profile(&mut x, &first, "      ");
+        x.push_str("    </caller_profile>\n");
+        times(&mut x, leg, leg.created_us, 0, 0, *at);
+        x.push_str("  </callflow>\n");
+    }
+    x.push_str("</cdr>\n");
+    x
+}
+
+fn times(
+    x: &mut String,
+    leg: &Leg,
+    profile_created: u64,
+    bridged: u64,
+    hangup: u64,
+    transfer: u64,
+) {
     x.push_str("    <times>\n");
     for (k, v) in [
         ("created_time", leg.created_us),
-        ("profile_created_time", leg.created_us),
+        ("profile_created_time", profile_created),
         ("progress_time", leg.progress_us),
         ("progress_media_time", leg.progress_media_us),
         ("answered_time", leg.answered_us),
-        ("bridged_time", leg.bridged_us),
+        ("bridged_time", bridged),
         ("last_hold_time", 0),
         ("hold_accum_time", 0),
-        ("hangup_time", leg.hangup_us),
+        ("hangup_time", hangup),
         ("resurrect_time", 0),
-        ("transfer_time", 0),
+        ("transfer_time", transfer),
     ] {
         x.push_str(&format!("      <{k}>{v}</{k}>\n"));
     }
     x.push_str("    </times>\n");
-    x.push_str("  </callflow>\n");
-    x.push_str("</cdr>\n");
-    x
 }
 
 fn profile(x: &mut String, leg: &Leg, ind: &str) {

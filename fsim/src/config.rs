@@ -198,6 +198,10 @@ pub struct OutcomeRule {
     pub talk_ms: u64,
     /// Hangup cause for `fail`, e.g. `NORMAL_TEMPORARY_FAILURE`.
     pub cause: Option<String>,
+    /// Whether the far end signals ringing (180/183, CHANNEL_PROGRESS) before it answers or
+    /// fails. Unset: a phone (`user/`) does when `ring_ms` > 0, a carrier when `ring_ms` is a
+    /// second or more (a carrier that answers or refuses at once sends no 180).
+    pub progress: Option<bool>,
 }
 
 impl Default for OutcomeRule {
@@ -209,6 +213,7 @@ impl Default for OutcomeRule {
             ring_ms: 100,
             talk_ms: 1000,
             cause: None,
+            progress: None,
         }
     }
 }

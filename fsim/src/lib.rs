@@ -11,6 +11,7 @@
 //! - `call`: originate parsing, ringing against scripted outcomes, bridge, hangup events
 //! - `cdr`, `post`, `http`: the XML CDR, its post and recording uploads
 //! - `load`: the benchmark load generator
+//! - `shape`: calls and CDRs reduced to what callplane reads, for comparing runs
 
 pub mod api;
 pub mod call;
@@ -21,6 +22,7 @@ pub mod http;
 pub mod load;
 pub mod post;
 pub mod server;
+pub mod shape;
 pub mod sim;
 pub mod state;
 pub mod subs;

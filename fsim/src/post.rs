@@ -6,6 +6,7 @@
 //! URL and field are parsed out of the hook and a generated WAV is posted as multipart.
 
 use crate::call::leg::Leg;
+use crate::call::media::Recorded;
 use crate::state::Shared;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,12 +16,16 @@ const CDR_AGENT: &str = "freeswitch-xml/1.0";
 
 /// Starts the CDR post and any recording upload for a finished leg.
 pub fn after_hangup(shared: &Arc<Shared>, leg: &Leg) {
-    let (cdr, core) = {
+    let (cdr, core, host) = {
         let w = shared.world();
-        (w.cfg.cdr.clone(), w.core_uuid.clone())
+        (
+            w.cfg.cdr.clone(),
+            w.core_uuid.clone(),
+            w.cfg.hostname.clone(),
+        )
     };
     if let Some(url) = cdr.url.clone().filter(|_| !leg.is_b_leg || cdr.log_b_leg) {
-        let xml = crate::cdr::to_xml(&core, leg);
+        let xml = crate::cdr::to_xml(&core, &host, leg);
         let prefix = if cdr.prefix_a_leg && !leg.is_b_leg {
             "a_"
         } else {
@@ -36,20 +41,20 @@ pub fn after_hangup(shared: &Arc<Shared>, leg: &Leg) {
         };
         tokio::spawn(post_cdr(dest, xml, cdr.cred.clone(), cdr.retries, delay));
     }
-    // A recording exists only for a leg that was answered (record_session waits for answer);
-    // a hook on an unanswered leg would point curl at a file that was never written.
-    if leg.answered_us > 0
-        && let Some(upload) = recording_upload(leg)
+    // The hook runs wherever it is armed, but curl can only send a file some leg recorded
+    // (record_session waits for answer): for an unanswered call it fails before any request.
+    if let Some(upload) = recording_upload(leg)
+        && let Some(rec) = shared.recording(&upload.path)
     {
-        tokio::spawn(upload_recording(upload));
+        tokio::spawn(upload_recording(upload, rec));
     }
 }
 
 /// Posts the recording as curl does, including `--retry`: a timeout, a refused connection (with
 /// `--retry-connrefused`) or a 408, 429, 500, 502, 503 or 504 answer is tried again after
 /// `--retry-delay` seconds; any other answer ends the upload.
-async fn upload_recording(upload: Upload) {
-    let wav = tone_wav(1);
+async fn upload_recording(upload: Upload, rec: Recorded) {
+    let wav = recording_wav(rec);
     let (ctype, body) =
         crate::http::multipart(&upload.fields, &upload.field, &upload.filename, &wav);
     for attempt in 0..=upload.retries {
@@ -99,6 +104,8 @@ pub struct Upload {
     pub field: String,
     /// File name sent with the part (the basename of the hook's path).
     pub filename: String,
+    /// The file's path as the hook names it.
+    pub path: String,
     /// Extra form fields (`-F k=v` or curl_sendfile post parameters).
     pub fields: Vec<(String, String)>,
     /// curl's `--retry N` (0 for curl_sendfile, which has no retry).
@@ -168,6 +175,7 @@ pub fn parse_curl_sendfile(hook: &str) -> Option<Upload> {
         url,
         field: field.to_string(),
         filename: basename(path),
+        path: path.to_string(),
         fields,
         retries: 0,
         retry_delay_secs: 0,
@@ -218,6 +226,7 @@ pub fn parse_system_curl(hook: &str) -> Option<Upload> {
         url: url?,
         field,
         filename: basename(&path),
+        path,
         fields,
         retries,
         retry_delay_secs,
@@ -231,26 +240,38 @@ fn basename(path: &str) -> String {
 
 /// A valid WAV: 8 kHz, 16-bit mono, a quiet 440 Hz tone of `secs` seconds.
 pub fn tone_wav(secs: u32) -> Vec<u8> {
-    let rate = 8000u32;
-    let samples = rate * secs;
-    let data_len = samples * 2;
+    recording_wav(Recorded {
+        rate: 8000,
+        channels: 1,
+        samples: 8000 * u64::from(secs),
+    })
+}
+
+/// A valid 16-bit PCM WAV of the recording's rate, channels and length (a quiet 440 Hz tone),
+/// so its size is the one the switch would have written.
+pub fn recording_wav(rec: Recorded) -> Vec<u8> {
+    let rate = rec.rate.max(1);
+    let ch = u32::from(rec.channels.max(1));
+    let data_len = (rec.samples * u64::from(ch) * 2) as u32;
     let mut w = Vec::with_capacity(44 + data_len as usize);
     w.extend_from_slice(b"RIFF");
     w.extend_from_slice(&(36 + data_len).to_le_bytes());
     w.extend_from_slice(b"WAVEfmt ");
     w.extend_from_slice(&16u32.to_le_bytes());
     w.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    w.extend_from_slice(&1u16.to_le_bytes()); // mono
+    w.extend_from_slice(&(ch as u16).to_le_bytes());
     w.extend_from_slice(&rate.to_le_bytes());
-    w.extend_from_slice(&(rate * 2).to_le_bytes());
-    w.extend_from_slice(&2u16.to_le_bytes());
+    w.extend_from_slice(&(rate * ch * 2).to_le_bytes());
+    w.extend_from_slice(&((ch * 2) as u16).to_le_bytes());
     w.extend_from_slice(&16u16.to_le_bytes());
     w.extend_from_slice(b"data");
     w.extend_from_slice(&data_len.to_le_bytes());
-    for n in 0..samples {
-        let t = f64::from(n) / f64::from(rate);
-        let s = (t * 440.0 * std::f64::consts::TAU).sin() * 3000.0;
-        w.extend_from_slice(&(s as i16).to_le_bytes());
+    for n in 0..rec.samples {
+        let t = n as f64 / f64::from(rate);
+        let s = ((t * 440.0 * std::f64::consts::TAU).sin() * 3000.0) as i16;
+        for _ in 0..ch {
+            w.extend_from_slice(&s.to_le_bytes());
+        }
     }
     w
 }
@@ -308,7 +329,12 @@ mod tests {
         });
         let hook =
             format!(r#"system curl -s --retry 2 --retry-delay 0 -F "files=@/r/a.wav" {url}"#);
-        upload_recording(parse_system_curl(&hook).unwrap()).await;
+        let rec = Recorded {
+            rate: 8000,
+            channels: 1,
+            samples: 8000,
+        };
+        upload_recording(parse_system_curl(&hook).unwrap(), rec).await;
         assert_eq!(server.await.unwrap(), vec![true, true]);
     }
 
@@ -333,10 +359,15 @@ mod tests {
     }
 
     #[test]
-    fn wav_header_is_riff() {
-        let w = tone_wav(1);
+    fn wav_size_follows_rate_channels_and_length() {
+        assert_eq!(tone_wav(1).len(), 44 + 16000);
+        let w = recording_wav(Recorded {
+            rate: 8000,
+            channels: 2,
+            samples: 48000,
+        });
         assert_eq!(&w[..4], b"RIFF");
         assert_eq!(&w[8..12], b"WAVE");
-        assert_eq!(w.len(), 44 + 16000);
+        assert_eq!(w.len(), 192_044);
     }
 }

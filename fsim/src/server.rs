@@ -314,19 +314,33 @@ fn split_cmd(s: &str) -> (String, Option<String>) {
     }
 }
 
-/// Runs a bgapi command and fires its BACKGROUND_JOB with the result as body.
+/// Runs a bgapi command and fires its BACKGROUND_JOB with the result as body (an originate
+/// fires it from the call, before the answered leg goes on).
 async fn background_job(shared: Arc<Shared>, job: String, cmd: String, arg: Option<String>) {
-    let result = crate::api::execute(&shared, &cmd, arg.as_deref()).await;
-    let mut ev = shared.new_event("BACKGROUND_JOB", "mod_event_socket.c", "api_exec", 1572);
-    ev.push("Job-UUID", job);
-    ev.push("Job-Command", cmd);
-    if let Some(a) = arg {
-        ev.push("Job-Command-Arg", a);
+    let fire = {
+        let shared = shared.clone();
+        let (cmd, arg) = (cmd.clone(), arg.clone());
+        move |result: String| {
+            let mut ev = shared.new_event("BACKGROUND_JOB", "mod_event_socket.c", "api_exec", 1572);
+            ev.push("Job-UUID", job);
+            ev.push("Job-Command", cmd);
+            if let Some(a) = arg {
+                ev.push("Job-Command-Arg", a);
+            }
+            ev.body = Some(if result.is_empty() {
+                "Command returned no output!".to_string()
+            } else {
+                result
+            });
+            shared.fire(ev);
+        }
+    };
+    if cmd == "originate"
+        && let Ok(o) = crate::call::dial::parse_originate(arg.as_deref().unwrap_or("").trim())
+    {
+        crate::call::run::originate_reporting(shared, o, Some(Box::new(fire))).await;
+        return;
     }
-    ev.body = Some(if result.is_empty() {
-        "Command returned no output!".to_string()
-    } else {
-        result
-    });
-    shared.fire(ev);
+    let result = crate::api::execute(&shared, &cmd, arg.as_deref()).await;
+    fire(result);
 }

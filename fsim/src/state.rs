@@ -80,6 +80,8 @@ pub struct Shared {
     seq: AtomicU64,
     /// Bumped to drop every ESL connection at once.
     pub epoch: watch::Sender<u64>,
+    /// Recordings written so far, by path (what an upload hook can send).
+    recordings: Mutex<std::collections::HashMap<String, crate::call::media::Recorded>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -123,6 +125,7 @@ impl Shared {
             bus,
             seq: AtomicU64::new(1),
             epoch: watch::Sender::new(0),
+            recordings: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -189,6 +192,16 @@ impl Shared {
     pub fn fire(&self, ev: Event) {
         // No receivers is normal (nobody connected yet).
         let _ = self.bus.send(Arc::new(ev));
+    }
+
+    /// Keeps a finished recording for later uploads.
+    pub fn save_recording(&self, path: &str, rec: crate::call::media::Recorded) {
+        lock(&self.recordings).insert(path.to_string(), rec);
+    }
+
+    /// A recording written at `path`, if any leg wrote one.
+    pub fn recording(&self, path: &str) -> Option<crate::call::media::Recorded> {
+        lock(&self.recordings).get(path).copied()
     }
 
     /// Adds or refreshes a channel snapshot.

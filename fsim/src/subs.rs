@@ -197,7 +197,11 @@ impl Subscriptions {
 
     /// Whether `ev` goes to this listener (event_handler in mod_event_socket.c).
     pub fn wants(&self, ev: &Event) -> bool {
-        let name = ev.name();
+        // The hangup hook's API event carries no Event-Name; it is still an API event.
+        let name = match ev.name() {
+            "" if ev.get("API-Command").is_some() => "API",
+            n => n,
+        };
         let mut send = if self.all {
             true
         } else if self.names.iter().any(|n| n == name) {

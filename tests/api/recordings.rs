@@ -299,7 +299,8 @@ async fn fsim_uploads_a_recording_from_an_originate_hangup_hook() {
     let hook = format!("system curl -XPOST -F \"files=@/var/spool/rec/{u}.wav\" {url}");
     esl_send(
         sim.addr(),
-        &format!("bgapi originate {{origination_uuid={u},api_hangup_hook='{hook}'}}sofia/gateway/gw1/13800000000 &park()"),
+        // The hook can only send a file the call recorded (as curl on FreeSWITCH).
+        &format!("bgapi originate {{origination_uuid={u},execute_on_answer='record_session:/var/spool/rec/{u}.wav',api_hangup_hook='{hook}'}}sofia/gateway/gw1/13800000000 &park()"),
     )
     .await;
 

@@ -70,6 +70,11 @@ pub struct Leg {
     pub call_uuid: String,
     /// Channel-Presence-ID, e.g. `1001@10.0.0.5`.
     pub presence_id: Option<String>,
+    /// A running `record_session`: the file and when it started (µs).
+    pub recording: Option<(String, u64)>,
+    /// The caller profile before the transfer into the inline dialplan (the CDR's older
+    /// callflow): caller ID name, number, destination, and the transfer time (µs).
+    pub first_profile: Option<(String, String, String, u64)>,
 }
 
 /// Numeric value of a channel state (switch_types.h `switch_channel_state_t`).
@@ -257,11 +262,6 @@ impl Leg {
         };
         self.set_var("hangup_cause", cause.clone());
         self.set_var("hangup_cause_q850", q850(&cause).to_string());
-        self.set_var("sip_term_status", sip_status(&cause).to_string());
-        self.set_var(
-            "proto_specific_hangup_cause",
-            format!("sip:{}", sip_status(&cause)),
-        );
         // Names and order as in the cgrates CHANNEL_HANGUP_COMPLETE captures
         // (switch_channel_set_timestamps): stamps only for moments that happened, epochs always.
         let times = [

@@ -1,8 +1,13 @@
 //! Placing legs: resolving an endpoint to a channel (or to the cause FreeSWITCH fails it with
-//! before any channel exists), ringing a group of simultaneous legs against their scripted
-//! outcomes, and tearing a leg down with the events, CDR and hooks that follow a hangup.
+//! before any channel exists) and ringing a group of simultaneous legs against their scripted
+//! outcomes: CHANNEL_OUTGOING, CHANNEL_CREATE, CHANNEL_ORIGINATE, CHANNEL_PROGRESS when the far
+//! end rings (a phone that rings; a carrier only when it takes a second or more, or when the
+//! rule says so: a carrier that answers or refuses at once sends no 180), then CHANNEL_ANSWER
+//! or the failure. A leg ringing past its `leg_timeout` ends with ALLOTTED_TIMEOUT, past the
+//! originate's timeout with NO_ANSWER (switch_ivr_originate.c).
 
 use super::dial::LegSpec;
+use super::hangup::{By, end, finish};
 use super::leg::Leg;
 use crate::config::OutcomeRule;
 use crate::state::{Killer, RESTART, Shared};
@@ -23,6 +28,9 @@ pub struct CallCtx {
     pub kill_tx: Killer,
     /// Kill requests `(uuid, cause)`.
     pub kill_rx: UnboundedReceiver<(String, String)>,
+    /// `uuid;CAUSE` of every leg the current originate or bridge tried (`NONE` for the one
+    /// that answered), for `originate_causes`.
+    pub tried: Vec<String>,
 }
 
 impl CallCtx {
@@ -149,7 +157,9 @@ pub fn resolve(shared: &Shared, spec: &LegSpec, cid: (&str, &str)) -> Result<Leg
     if let Some(gw) = gateway {
         leg.set_var("sip_gateway_name", gw);
     }
-    leg.set_var("sip_to_user", dest.clone());
+    if ep.starts_with("user/") {
+        leg.set_var("effective_caller_id_number", dest.clone());
+    }
     leg.set_var("dialed_user", dest);
     Ok(leg)
 }
@@ -158,36 +168,58 @@ pub fn resolve(shared: &Shared, spec: &LegSpec, cid: (&str, &str)) -> Result<Leg
 struct Plan {
     at_ms: u64,
     cause: Option<String>,
+    by: By,
+    progress: bool,
+}
+
+fn plan_for(shared: &Shared, leg: &Leg, timeout_ms: u64) -> Plan {
+    let rule: OutcomeRule = shared.outcome_for(&leg.dest);
+    let phone = leg.endpoint.starts_with("user/");
+    let progress = rule.progress.unwrap_or(if phone {
+        rule.ring_ms > 0
+    } else {
+        rule.ring_ms >= 1000
+    });
+    let leg_limit = leg
+        .var("leg_timeout")
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map(|s| s * 1000);
+    let mut plan = Plan {
+        at_ms: rule.ring_ms,
+        cause: rule.failure_cause(),
+        by: By::Remote,
+        progress,
+    };
+    match leg_limit {
+        Some(l) if l < timeout_ms && plan.at_ms > l => {
+            plan.at_ms = l;
+            plan.cause = Some("ALLOTTED_TIMEOUT".into());
+            plan.by = By::Local;
+        }
+        _ if plan.at_ms > timeout_ms => {
+            plan.at_ms = timeout_ms;
+            plan.cause = Some("NO_ANSWER".into());
+            plan.by = By::Local;
+        }
+        _ => {}
+    }
+    plan
 }
 
 /// Rings `legs` together. The first to answer wins and the rest lose the race; if none
-/// answers, the cause of the last failure is returned. `timeout_ms` caps the ringing
-/// (originate_timeout / leg_timeout), ending it with NO_ANSWER.
+/// answers, the cause of the last failure is returned. `timeout_ms` is the originate's
+/// timeout (originate_timeout / call_timeout / the timeout argument).
 pub async fn ring_group(
     ctx: &mut CallCtx,
     mut legs: Vec<Leg>,
     timeout_ms: u64,
 ) -> Result<Leg, Cause> {
     let start = Instant::now();
-    let mut plans = Vec::new();
-    for leg in &legs {
-        let rule: OutcomeRule = ctx.shared.outcome_for(&leg.dest);
-        let limit = leg
-            .var("leg_timeout")
-            .and_then(|t| t.parse::<u64>().ok())
-            .map_or(timeout_ms, |s| s * 1000);
-        let mut plan = Plan {
-            at_ms: rule.ring_ms,
-            cause: rule.failure_cause(),
-        };
-        if plan.at_ms > limit {
-            plan = Plan {
-                at_ms: limit,
-                cause: Some("NO_ANSWER".into()),
-            };
-        }
-        plans.push(plan);
-    }
+    let plans: Vec<Plan> = legs
+        .iter()
+        .map(|l| plan_for(&ctx.shared, l, timeout_ms))
+        .collect();
     for leg in legs.iter_mut() {
         if let Some(gw) = &leg.gateway
             && let Some(g) = ctx
@@ -202,14 +234,28 @@ pub async fn ring_group(
         ctx.shared.upsert_channel(leg, Some(ctx.kill_tx.clone()));
         ctx.fire(
             leg,
+            "CHANNEL_OUTGOING",
+            "switch_core_session.c",
+            "switch_core_session_outgoing_channel",
+            739,
+        );
+        ctx.fire(
+            leg,
             "CHANNEL_CREATE",
             "switch_core_state_machine.c",
             "switch_core_session_run",
             459,
         );
+        ctx.fire(
+            leg,
+            "CHANNEL_ORIGINATE",
+            "switch_core_session.c",
+            "switch_core_session_outgoing_channel",
+            745,
+        );
         leg.state = "CS_CONSUME_MEDIA";
     }
-    // Ring indication arrives quickly; a leg that fails sooner never rings.
+    // Ring indication arrives quickly; a leg that ends sooner never rings.
     let ring_at = plans.iter().map(|p| p.at_ms).min().unwrap_or(0).min(20);
     if let Some(k) = ctx
         .sleep_until(Some(start + Duration::from_millis(ring_at)))
@@ -218,7 +264,7 @@ pub async fn ring_group(
         return Err(cancel_all(ctx, &mut legs, k).await);
     }
     for (leg, plan) in legs.iter_mut().zip(&plans) {
-        if plan.at_ms > ring_at || plan.cause.is_none() {
+        if plan.progress && plan.at_ms > ring_at {
             leg.progress_us = now_micros();
             // Channel events carry the call state from before the change they announce:
             // the captures show CHANNEL_PROGRESS with DOWN and CHANNEL_ANSWER with RINGING.
@@ -247,35 +293,26 @@ pub async fn ring_group(
             .sleep_until(Some(start + Duration::from_millis(plans[i].at_ms)))
             .await
         {
-            let live: Vec<Leg> = legs
+            let mut live: Vec<Leg> = legs
                 .iter()
                 .zip(&done)
                 .filter(|(_, d)| !**d)
                 .map(|(l, _)| l.clone())
                 .collect();
-            let mut live = live;
             return Err(cancel_all(ctx, &mut live, k).await);
         }
         match plans[i].cause.clone() {
             Some(cause) => {
                 done[i] = true;
                 count_failure(&ctx.shared, &legs[i]);
-                finish(ctx, &mut legs[i], &cause).await;
+                ctx.tried.push(format!("{};{cause}", legs[i].uuid));
+                end(ctx, &mut legs[i], &cause, plans[i].by);
                 last_cause = cause;
             }
             None => {
                 let mut leg = legs[i].clone();
-                leg.answered_us = now_micros();
-                leg.progress_media_us = leg.progress_media_us.max(leg.answered_us);
-                leg.answer_state = "answered";
-                ctx.fire(
-                    &leg,
-                    "CHANNEL_ANSWER",
-                    "switch_channel.c",
-                    "switch_channel_perform_mark_answered",
-                    3539,
-                );
-                ctx.set_callstate(&mut leg, "ACTIVE");
+                answer(ctx, &mut leg);
+                ctx.tried.push(format!("{};NONE", leg.uuid));
                 for (j, other) in legs.iter_mut().enumerate() {
                     if j != i && !done[j] {
                         finish(ctx, other, "LOSE_RACE").await;
@@ -286,6 +323,25 @@ pub async fn ring_group(
         }
     }
     Err(last_cause)
+}
+
+/// The far end answers: CHANNEL_ANSWER, then what the leg runs on answer.
+fn answer(ctx: &CallCtx, leg: &mut Leg) {
+    leg.answered_us = now_micros();
+    leg.progress_media_us = leg.progress_media_us.max(leg.answered_us);
+    leg.answer_state = "answered";
+    ctx.fire(
+        leg,
+        "CHANNEL_ANSWER",
+        "switch_channel.c",
+        "switch_channel_perform_mark_answered",
+        3539,
+    );
+    ctx.set_callstate(leg, "ACTIVE");
+    leg.set_var("endpoint_disposition", "ANSWER");
+    leg.set_var("sip_from_user", leg.cid_num.clone());
+    leg.set_var("sip_to_user", leg.dest.clone());
+    super::media::on_answer(ctx, leg);
 }
 
 fn count_failure(shared: &Shared, leg: &Leg) {
@@ -311,48 +367,10 @@ async fn cancel_all(ctx: &mut CallCtx, legs: &mut [Leg], kill: (String, String))
         } else {
             "ORIGINATOR_CANCEL".into()
         };
+        ctx.tried.push(format!("{};{cause}", leg.uuid));
         finish(ctx, leg, &cause).await;
     }
     kill.1
-}
-
-/// Hangs a leg up: CHANNEL_HANGUP, CHANNEL_HANGUP_COMPLETE, CHANNEL_DESTROY, then the CDR
-/// post and any recording upload the leg's variables ask for.
-pub async fn finish(ctx: &CallCtx, leg: &mut Leg, cause: &str) {
-    leg.hangup_cause = Some(cause.to_string());
-    leg.hangup_us = now_micros();
-    leg.answer_state = "hangup";
-    ctx.fire(
-        leg,
-        "CHANNEL_HANGUP",
-        "switch_channel.c",
-        "switch_channel_perform_hangup",
-        3130,
-    );
-    ctx.set_callstate(leg, "HANGUP");
-    leg.state = "CS_REPORTING";
-    leg.set_hangup_vars();
-    if let Some(other) = leg.other.as_ref().map(|o| o.uuid.clone()) {
-        leg.set_var("bridge_uuid", other.clone());
-        leg.set_var("last_bridge_to", other);
-    }
-    ctx.fire(
-        leg,
-        "CHANNEL_HANGUP_COMPLETE",
-        "switch_core_state_machine.c",
-        "switch_core_session_reporting_state",
-        949,
-    );
-    leg.state = "CS_DESTROY";
-    ctx.shared.fire(leg.event(
-        &ctx.shared,
-        "CHANNEL_DESTROY",
-        "switch_core_session.c",
-        "switch_core_session_perform_destroy",
-        1745,
-    ));
-    ctx.shared.remove_channel(&leg.uuid);
-    crate::post::after_hangup(&ctx.shared, leg);
 }
 
 /// Numeric call state (switch_channel_callstate_t).

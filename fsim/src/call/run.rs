@@ -1,10 +1,17 @@
 //! Driving one `originate` from dial to hangup: ring the failover groups in turn, report the
 //! result (`+OK <uuid>` once a leg answers, `-ERR <CAUSE>` when all fail), then run the
 //! answered leg's applications and hold the call until the script or `uuid_kill` ends it.
+//!
+//! As on the switch, the answered leg fires CHANNEL_OUTGOING again and the BACKGROUND_JOB goes
+//! out before anything else happens on it; an inline dialplan (or an extension) is a transfer:
+//! the leg gets a new caller profile (the callee it reached becomes its caller: `Outbound
+//! Call` / the dialled number) and fires CALL_UPDATE; the CDR then has two callflows.
 
-use super::dial::{Originate, parse_dial_string};
+use super::dial::Originate;
+use super::hangup::{By, end, finish};
 use super::leg::Leg;
-use super::ring::{CallCtx, finish, resolve, ring_group};
+use super::media::{playback_event, playback_ms, start_recording, truthy};
+use super::ring::{CallCtx, resolve, ring_group};
 use crate::state::{RESTART, Shared};
 use crate::text::now_micros;
 use std::sync::Arc;
@@ -13,22 +20,51 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 /// FreeSWITCH's default originate timeout (seconds).
-const DEFAULT_TIMEOUT_SECS: u64 = 60;
+pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
+
+/// Called with the originate's result the moment it is known, before the call goes on (the
+/// BACKGROUND_JOB of a `bgapi originate` goes out before the answered leg does anything else).
+pub type Report = Box<dyn FnOnce(String) + Send>;
 
 /// Runs an originate; resolves with the API reply as soon as the outcome is known, while the
 /// answered call keeps running in the background.
 pub async fn originate(shared: Arc<Shared>, o: Originate) -> String {
+    originate_reporting(shared, o, None).await
+}
+
+/// `originate`, also handing the result to `report` from the call itself.
+pub async fn originate_reporting(
+    shared: Arc<Shared>,
+    o: Originate,
+    report: Option<Report>,
+) -> String {
     let (tx, rx) = oneshot::channel();
-    tokio::spawn(run_call(shared, o, tx));
+    tokio::spawn(run_call(shared, o, Reply { tx, report }));
     rx.await.unwrap_or_else(|_| "-ERR SYSTEM_SHUTDOWN\n".into())
 }
 
-async fn run_call(shared: Arc<Shared>, o: Originate, reply: oneshot::Sender<String>) {
+/// Where the originate's result goes.
+struct Reply {
+    tx: oneshot::Sender<String>,
+    report: Option<Report>,
+}
+
+impl Reply {
+    fn send(self, text: String) {
+        if let Some(report) = self.report {
+            report(text.clone());
+        }
+        let _ = self.tx.send(text);
+    }
+}
+
+async fn run_call(shared: Arc<Shared>, o: Originate, reply: Reply) {
     let (kill_tx, kill_rx) = mpsc::unbounded_channel();
     let mut ctx = CallCtx {
         shared,
         kill_tx,
         kill_rx,
+        tried: Vec::new(),
     };
     // `{}` variables sit on every leg; `<>` ones on the dial string itself.
     let first_leg: &[(String, String)] = o
@@ -75,12 +111,19 @@ async fn run_call(shared: Arc<Shared>, o: Originate, reply: oneshot::Sender<Stri
         }
     }
     let Some(mut a) = answered else {
-        let _ = reply.send(format!("-ERR {cause}\n"));
+        reply.send(format!("-ERR {cause}\n"));
         return;
     };
-    let _ = reply.send(format!("+OK {}\n", a.uuid));
+    ctx.fire(
+        &a,
+        "CHANNEL_OUTGOING",
+        "switch_ivr_originate.c",
+        "switch_ivr_originate",
+        3970,
+    );
+    // The job's result goes out before the leg does anything else.
+    reply.send(format!("+OK {}\n", a.uuid));
     a.state = "CS_EXECUTE";
-    a.set_var("originate_disposition", "SUCCESS");
     let mut apps = o.apps.clone();
     if let Some(exten) = &o.exten {
         // A dialplan extension: the simulator parks the leg there.
@@ -88,6 +131,9 @@ async fn run_call(shared: Arc<Shared>, o: Originate, reply: oneshot::Sender<Stri
             "transfer".into(),
             format!("{exten} XML {}", o.context.as_deref().unwrap_or("default")),
         ));
+    }
+    if o.exten.is_some() || o.dialplan.as_deref() == Some("inline") {
+        transfer(&ctx, &mut a);
     }
     for (app, arg) in apps {
         if !run_app(&mut ctx, &mut a, &app, &arg).await {
@@ -99,8 +145,28 @@ async fn run_call(shared: Arc<Shared>, o: Originate, reply: oneshot::Sender<Stri
     match ctx.sleep_until(deadline).await {
         Some((_, c)) if c == RESTART => {}
         Some((_, c)) => finish(&ctx, &mut a, &c).await,
-        None => finish(&ctx, &mut a, "NORMAL_CLEARING").await,
+        None => end(&ctx, &mut a, "NORMAL_CLEARING", By::Remote),
     }
+}
+
+/// The answered leg enters the dialplan: a new caller profile whose caller is the callee the
+/// originate reached, announced with CALL_UPDATE.
+fn transfer(ctx: &CallCtx, a: &mut Leg) {
+    a.first_profile = Some((
+        a.cid_name.clone(),
+        a.cid_num.clone(),
+        a.dest.clone(),
+        now_micros(),
+    ));
+    a.cid_name = a.callee_name.clone();
+    a.cid_num = a.dest.clone();
+    ctx.fire(
+        a,
+        "CALL_UPDATE",
+        "switch_channel.c",
+        "switch_channel_perform_set_caller_profile",
+        3000,
+    );
 }
 
 /// Runs one application on the answered leg; false once the call is over.
@@ -133,19 +199,30 @@ async fn run_app(ctx: &mut CallCtx, a: &mut Leg, app: &str, arg: &str) -> bool {
                 a.set_var(k, v);
             }
         }
-        // `export [nolocal:]name=value`: kept for the B-legs of a later bridge and, without
-        // `nolocal:`, set here too (mod_dptools export_function).
+        // `export [nolocal:]name=value`: kept for the B-legs of a later bridge; set here too,
+        // under the name as given (the switch keeps `nolocal:name` on the exporting leg).
         "export" => {
-            let (local, kv) = match arg.strip_prefix("nolocal:") {
-                Some(rest) => (false, rest),
-                None => (true, arg),
-            };
+            let kv = arg.strip_prefix("nolocal:").unwrap_or(arg);
             if let Some((k, v)) = kv.split_once('=') {
-                if local {
-                    a.set_var(k, v);
-                }
+                let local = arg.split_once('=').map_or(k, |(n, _)| n);
+                a.set_var(local, v);
                 a.exports.push((k.to_string(), v.to_string()));
             }
+        }
+        "record_session" => start_recording(ctx, a, arg),
+        "playback" => {
+            playback_event(ctx, a, "PLAYBACK_START", arg);
+            let ms = playback_ms(arg);
+            if let Some((_, cause)) = ctx
+                .sleep_until(Some(Instant::now() + Duration::from_millis(ms)))
+                .await
+            {
+                if cause != RESTART {
+                    finish(ctx, a, &cause).await;
+                }
+                return false;
+            }
+            playback_event(ctx, a, "PLAYBACK_STOP", arg);
         }
         "hangup" => {
             let cause = if arg.is_empty() {
@@ -169,8 +246,18 @@ async fn run_app(ctx: &mut CallCtx, a: &mut Leg, app: &str, arg: &str) -> bool {
             }
         }
         "bridge" => {
-            bridge(ctx, a, arg).await;
-            return false;
+            let Some(cause) = super::bridge::bridge(ctx, a, arg).await else {
+                return false;
+            };
+            // mod_dptools: without continue_on_fail (true, or a list naming the cause) the
+            // caller hangs up with the callee's cause.
+            let go_on = a.var("continue_on_fail").is_some_and(|v| {
+                truthy(v) || v.split(',').any(|c| c.trim().eq_ignore_ascii_case(&cause))
+            });
+            if !go_on {
+                finish(ctx, a, &cause).await;
+                return false;
+            }
         }
         _ => {}
     }
@@ -178,132 +265,10 @@ async fn run_app(ctx: &mut CallCtx, a: &mut Leg, app: &str, arg: &str) -> bool {
     true
 }
 
-/// `bridge`: ring the B-legs; on answer bridge them and hold for the callee's talk time;
-/// on failure hang the A-leg up with the B-leg's cause.
-async fn bridge(ctx: &mut CallCtx, a: &mut Leg, arg: &str) {
-    let dial = match parse_dial_string(arg) {
-        Ok(d) => d,
-        Err(_) => return finish(ctx, a, "INVALID_URL").await,
-    };
-    let mut cause = "DESTINATION_OUT_OF_ORDER".to_string();
-    let mut b = None;
-    for group in &dial.groups {
-        let mut legs = Vec::new();
-        for spec in group {
-            let mut spec = spec.clone();
-            spec.vars.splice(0..0, dial.vars.iter().cloned());
-            spec.vars.splice(0..0, a.exports.iter().cloned());
-            match resolve(&ctx.shared, &spec, (&a.cid_name, &a.cid_num)) {
-                Ok(mut leg) => {
-                    // A B-leg knows its originator from creation on, as in the captures.
-                    leg.is_b_leg = true;
-                    leg.call_uuid = a.uuid.clone();
-                    leg.other_type = "originator";
-                    leg.other = Some(Box::new(Leg {
-                        other: None,
-                        ..a.clone()
-                    }));
-                    legs.push(leg);
-                }
-                Err(c) => cause = c,
-            }
-        }
-        if legs.is_empty() {
-            continue;
-        }
-        let timeout = a
-            .var("call_timeout")
-            .and_then(|t| t.parse::<u64>().ok())
-            .unwrap_or(DEFAULT_TIMEOUT_SECS);
-        match ring_group(ctx, legs, timeout * 1000).await {
-            Ok(leg) => {
-                b = Some(leg);
-                break;
-            }
-            Err(c) if c == RESTART => return,
-            Err(c) => {
-                let stop = stops_failover(a.var("fail_on_single_reject"), &c);
-                cause = c;
-                if stop {
-                    break;
-                }
-            }
-        }
-    }
-    let Some(mut b) = b else {
-        a.set_var("originate_disposition", cause.clone());
-        return finish(ctx, a, &cause).await;
-    };
-    let now = now_micros();
-    a.bridged_us = now;
-    b.bridged_us = now;
-    b.state = "CS_EXCHANGE_MEDIA";
-    a.other_type = "originatee";
-    b.other_type = "originator";
-    a.other = Some(Box::new(Leg {
-        other: None,
-        ..b.clone()
-    }));
-    b.other = Some(Box::new(Leg {
-        other: None,
-        ..a.clone()
-    }));
-    a.set_var("bridge_uuid", b.uuid.clone());
-    a.set_var(
-        "originated_legs",
-        format!("{};Outbound Call;{}", b.uuid, b.dest),
-    );
-    b.set_var("bridge_uuid", a.uuid.clone());
-    let mut ev = ctx.shared.new_event(
-        "CHANNEL_BRIDGE",
-        "switch_ivr_bridge.c",
-        "switch_ivr_multi_threaded_bridge",
-        1335,
-    );
-    ev.push("Bridge-A-Unique-ID", a.uuid.clone());
-    ev.push("Bridge-B-Unique-ID", b.uuid.clone());
-    a.append_data(&mut ev, "CHANNEL_BRIDGE");
-    ctx.shared.upsert_channel(&b, None);
-    ctx.shared.upsert_channel(a, None);
-    ctx.shared.fire(ev);
-    let talk_ms = ctx.shared.outcome_for(&b.dest).talk_ms;
-    let deadline = (talk_ms > 0).then(|| Instant::now() + Duration::from_millis(talk_ms));
-    let (first_is_a, cause) = match ctx.sleep_until(deadline).await {
-        Some((_, c)) if c == RESTART => return,
-        Some((uuid, c)) => (uuid == a.uuid, c),
-        None => (false, "NORMAL_CLEARING".to_string()),
-    };
-    let unbridge = |ctx: &CallCtx, a: &Leg| {
-        let mut ev = ctx.shared.new_event(
-            "CHANNEL_UNBRIDGE",
-            "switch_ivr_bridge.c",
-            "switch_ivr_multi_threaded_bridge",
-            1520,
-        );
-        ev.push("Bridge-A-Unique-ID", a.uuid.clone());
-        ev.push(
-            "Bridge-B-Unique-ID",
-            a.other.as_ref().map(|o| o.uuid.clone()).unwrap_or_default(),
-        );
-        a.append_data(&mut ev, "CHANNEL_UNBRIDGE");
-        ctx.shared.fire(ev);
-    };
-    if first_is_a {
-        finish(ctx, a, &cause).await;
-        unbridge(ctx, a);
-        finish(ctx, &mut b, "NORMAL_CLEARING").await;
-    } else {
-        finish(ctx, &mut b, &cause).await;
-        unbridge(ctx, a);
-        a.set_var("bridge_hangup_cause", cause.clone());
-        finish(ctx, a, "NORMAL_CLEARING").await;
-    }
-}
-
 /// `fail_on_single_reject`: `true` ends the `|` failover on any failed group; a cause list
 /// (`USER_BUSY,CALL_REJECTED`) ends it on those causes; `!`-prefixed entries on all others
 /// (switch_ivr_originate.c).
-fn stops_failover(setting: Option<&str>, cause: &str) -> bool {
+pub fn stops_failover(setting: Option<&str>, cause: &str) -> bool {
     let Some(v) = setting.map(str::trim).filter(|v| !v.is_empty()) else {
         return false;
     };

@@ -4,7 +4,9 @@
 mod calls;
 mod channel_data;
 mod client;
+mod limits;
 mod load;
 mod posts;
 mod protocol;
+mod real_shapes;
 mod status;

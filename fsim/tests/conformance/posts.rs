@@ -99,7 +99,7 @@ async fn recording_is_uploaded_from_an_api_hangup_hook_without_a_shell() {
     let hook =
         format!("system curl -s -F \"files=@/var/rec/${{uuid}}.wav\" -F call={u} {url}/upload?k=v");
     c.api(&format!(
-        "originate {{origination_uuid={u},api_hangup_hook='{hook}'}}sofia/gateway/gw1/77 &park()"
+        "originate {{origination_uuid={u},execute_on_answer='record_session:/var/rec/${{uuid}}.wav',api_hangup_hook='{hook}'}}sofia/gateway/gw1/77 &park()"
     ))
     .await;
     let req = next_request(&mut rx).await;
@@ -128,7 +128,8 @@ async fn recording_is_uploaded_via_curl_sendfile() {
     let (url, mut rx) = http_server(vec![]).await;
     let sim = start_sim(cfg(CdrConfig::default())).await;
     let mut c = Client::authed(&sim).await;
-    c.api(&format!("originate {{record_post_process_exec_api='curl_sendfile:{url}/rec files=/r/a.wav'}}sofia/gateway/gw1/78 &park()")).await;
+    // Only a file some leg recorded can be sent (curl fails on a missing one).
+    c.api(&format!("originate {{execute_on_answer=record_session:/r/a.wav,record_post_process_exec_api='curl_sendfile:{url}/rec files=/r/a.wav'}}sofia/gateway/gw1/78 &park()")).await;
     let req = next_request(&mut rx).await;
     assert_eq!(req.line, "POST /rec HTTP/1.1");
     let body = String::from_utf8_lossy(&req.body).to_string();
