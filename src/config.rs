@@ -226,6 +226,9 @@ impl Config {
         if let Some(v) = env("CALLPLANE_DOMAIN") {
             self.domain = v;
         }
+        if let Some(v) = env("CALLPLANE_RECORDING_DIR") {
+            self.recording.dir = v;
+        }
         if let Some(v) = env("CALLPLANE_SECRET") {
             self.secret = Some(Secret::new(v));
         }

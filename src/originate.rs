@@ -9,21 +9,35 @@
 //! originate {callplane_call_uuid=..,callplane_leg=caller,origination_caller_id_name=..,
 //!            originate_timeout=..,hangup_after_bridge=true,continue_on_fail=true}
 //!   [origination_uuid=..,origination_caller_id_number=..]<caller leg(s)>
-//!   'm:^:set:ringback=..^set:fail_on_single_reject=USER_BUSY,CALL_REJECTED
+//!   'm:^:set:ringback=..^set:call_timeout=<ring>
+//!    ^set:fail_on_single_reject=USER_BUSY,CALL_REJECTED,NO_ANSWER,ALLOTTED_TIMEOUT
 //!    ^export:nolocal:media_bug_answer_req=true^export:nolocal:record_sample_rate=8000
 //!    ^export:nolocal:RECORD_STEREO=true^export:nolocal:execute_on_answer=record_session:<file>
-//!    ^export:nolocal:session_in_hangup_hook=true^export:nolocal:api_hangup_hook=<upload>
-//!    ^bridge:{callplane_call_uuid=..,callplane_leg=callee}[origination_uuid=..,..]<callee leg>
-//!    |[..]<next line>^playback:<closing tone>^hangup' inline
+//!    ^export:nolocal:session_in_hangup_hook=true
+//!    ^export:nolocal:execute_on_answer_upload=set:api_hangup_hook=<upload>
+//!    ^bridge:{callplane_call_uuid=..,callplane_leg=callee}
+//!      [origination_uuid=..,..,leg_timeout=<ring>]<callee leg>|[..,leg_timeout=<ring>]<next line>
+//!    ^playback:<closing tone>^hangup' inline
 //! ```
 //!
 //! * `m:^:` switches the inline dialplan's application separator from `,` to `^` (mod_dptools
 //!   inline dialplan), so commas inside a tone or a cause list cannot split an application.
-//! * `fail_on_single_reject` with a cause list stops the `|` failover when the callee declines or
-//!   is busy, so a customer who rejects is never rung again on the next line; failures of the
-//!   line itself (503, timeout, gateway down) still move on (switch_ivr_originate.c).
-//! * Recording variables are exported to the callee leg: the recording starts when the callee
-//!   answers, and the upload runs in that leg's hangup hook once the file is closed.
+//! * The customer's ring time is limited twice: `leg_timeout` in each callee leg's `[...]` ends
+//!   that leg with `ALLOTTED_TIMEOUT` once it has rung that long (switch_ivr_originate.c, per-leg
+//!   time limit), and `call_timeout` bounds the bridge as a whole. `originate_timeout` in `{...}`
+//!   only limits the agent's leg, which is dialled first.
+//! * `fail_on_single_reject` with a cause list stops the `|` failover when the callee declines,
+//!   is busy or does not answer, so a customer is never rung again on the next line; failures of
+//!   the line itself (503, gateway down) still move on (switch_ivr_originate.c).
+//! * Recording variables are exported to the callee legs: the recording starts when a leg
+//!   answers. The upload is armed at answer too: `execute_on_answer_upload` is one of the
+//!   `execute_on_answer*` variables FreeSWITCH runs when the leg answers
+//!   (switch_channel_execute_on: every variable whose name starts with the prefix; the value is
+//!   `app:arg`, split at the first `:`), and it `set`s the hangup hook on that leg only. A leg
+//!   that failed (a 503 line before the one that answered) never recorded and uploads nothing.
+//!   The hook text has spaces and double quotes, which the inline dialplan keeps (only single
+//!   quotes and backslashes are special to its splitter); it holds no `${`, so `set` leaves it
+//!   as it is.
 //! * Each leg gets its own fresh `origination_uuid` and caller ID in its `[...]` block, stored
 //!   before the command is sent.
 //! * A call an extension dials to an external number gets the same applications as dialplan
@@ -96,6 +110,9 @@ pub struct ClickToCall<'a> {
     pub upload_url: &'a str,
     pub upload: UploadMode,
     pub originate_timeout_secs: u32,
+    /// How long the callee (the customer) may ring on each line: `leg_timeout` per leg and
+    /// the bridge's `call_timeout`.
+    pub callee_ring_timeout_secs: u32,
     /// Causes that end the failover (`fail_on_single_reject`).
     pub stop_failover_on: &'a [String],
     /// `tone_stream://...` or a file played to the caller when the callee cannot be reached.
@@ -127,7 +144,16 @@ fn check(what: &'static str, value: &str, extra: &str) -> Result<(), Unsafe> {
 }
 
 /// The dial string of a target: `user/N[@d]`, or the `|` chain of lines with per-leg variables.
-fn dial(target: &Target, caller_id: &str, out: &mut String) -> Result<(), Unsafe> {
+/// `leg_timeout` (seconds) is put into every leg's `[...]` block when given (the callee side).
+fn dial(
+    target: &Target,
+    caller_id: &str,
+    leg_timeout: Option<u32>,
+    out: &mut String,
+) -> Result<(), Unsafe> {
+    let limit = leg_timeout
+        .map(|n| format!(",leg_timeout={n}"))
+        .unwrap_or_default();
     match target {
         Target::Extension {
             number,
@@ -136,7 +162,7 @@ fn dial(target: &Target, caller_id: &str, out: &mut String) -> Result<(), Unsafe
         } => {
             check("extension", number, "")?;
             check("caller id", caller_id, "")?;
-            write!(out, "[origination_uuid={leg_uuid},origination_caller_id_number={caller_id}]user/{number}").ok();
+            write!(out, "[origination_uuid={leg_uuid},origination_caller_id_number={caller_id}{limit}]user/{number}").ok();
             if let Some(d) = domain {
                 check("domain", d, ":")?;
                 write!(out, "@{d}").ok();
@@ -162,7 +188,7 @@ fn dial(target: &Target, caller_id: &str, out: &mut String) -> Result<(), Unsafe
                 }
                 write!(
                     out,
-                    "[origination_uuid={},origination_caller_id_number={cid},callplane_gateway={}]sofia/gateway/{}/{}{}",
+                    "[origination_uuid={},origination_caller_id_number={cid},callplane_gateway={}{limit}]sofia/gateway/{}/{}{}",
                     line.leg_uuid, line.gateway, line.gateway, line.prefix, number
                 )
                 .ok();
@@ -183,7 +209,17 @@ fn call_apps(c: &ClickToCall<'_>) -> Result<Vec<(&'static str, String)>, Unsafe>
     for cause in c.stop_failover_on {
         check("failover cause", cause, "")?;
     }
-    let mut apps = vec![("set", format!("ringback={}", c.ringback))];
+    if c.callee_ring_timeout_secs == 0 {
+        return Err(Unsafe {
+            what: "callee ring timeout",
+            value: "0".into(),
+        });
+    }
+    let ring = c.callee_ring_timeout_secs;
+    let mut apps = vec![
+        ("set", format!("ringback={}", c.ringback)),
+        ("set", format!("call_timeout={ring}")),
+    ];
     if !c.stop_failover_on.is_empty() {
         apps.push((
             "set",
@@ -200,13 +236,14 @@ fn call_apps(c: &ClickToCall<'_>) -> Result<Vec<(&'static str, String)>, Unsafe>
             c.recording_file
         ),
     ));
+    // Armed when a leg answers, on that leg only: see the module docs.
     match c.upload {
         UploadMode::CurlHook => {
             apps.push(("export", "nolocal:session_in_hangup_hook=true".into()));
             apps.push((
                 "export",
                 format!(
-                    "nolocal:api_hangup_hook=system curl -s {CURL_RETRY} -XPOST -F \"files=@{}\" \"{}\"",
+                    "nolocal:execute_on_answer_upload=set:api_hangup_hook=system curl -s {CURL_RETRY} -XPOST -F \"files=@{}\" \"{}\"",
                     c.recording_file, c.upload_url
                 ),
             ));
@@ -214,7 +251,7 @@ fn call_apps(c: &ClickToCall<'_>) -> Result<Vec<(&'static str, String)>, Unsafe>
         UploadMode::CurlSendfile => apps.push((
             "export",
             format!(
-                "nolocal:record_post_process_exec_api=curl_sendfile:{} files={}",
+                "nolocal:execute_on_answer_upload=set:record_post_process_exec_api=curl_sendfile:{} files={}",
                 c.upload_url, c.recording_file
             ),
         )),
@@ -224,7 +261,7 @@ fn call_apps(c: &ClickToCall<'_>) -> Result<Vec<(&'static str, String)>, Unsafe>
         "{{callplane_call_uuid={},callplane_leg=callee}}",
         c.call_uuid
     );
-    dial(c.callee, c.fallback_caller_id, &mut bridge)?;
+    dial(c.callee, c.fallback_caller_id, Some(ring), &mut bridge)?;
     apps.push(("bridge", bridge));
     apps.push(("playback", c.closing_playback.to_string()));
     apps.push(("hangup", String::new()));
@@ -246,7 +283,7 @@ pub fn click_to_call(c: &ClickToCall<'_>) -> Result<String, Unsafe> {
     )
     .ok();
     // The caller's phone shows the callee's number, unless a line must send its own.
-    dial(c.caller, c.caller_display_number, &mut s)?;
+    dial(c.caller, c.caller_display_number, None, &mut s)?;
     let inline: Vec<String> = apps
         .iter()
         .map(|(app, arg)| {
@@ -270,8 +307,8 @@ pub fn dialplan_actions(c: &ClickToCall<'_>) -> Result<Vec<(&'static str, String
         ("set", "callplane_leg=caller".to_string()),
         ("set", "hangup_after_bridge=true".to_string()),
         ("set", "continue_on_fail=true".to_string()),
-        ("set", format!("call_timeout={}", c.originate_timeout_secs)),
     ];
+    // `call_timeout` (the customer's ring limit) comes with the shared applications.
     actions.extend(call_apps(c)?);
     Ok(actions)
 }

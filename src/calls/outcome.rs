@@ -43,4 +43,17 @@ mod tests {
         );
         assert_eq!(explaining_cause("NO_ANSWER", Some(""), None), "NO_ANSWER");
     }
+
+    #[test]
+    fn a_customer_who_rang_out_is_no_answer_not_failed() {
+        // `leg_timeout` ends the callee leg with ALLOTTED_TIMEOUT; the bridge's `call_timeout`
+        // with NO_ANSWER. Either reaches the caller leg as the originate disposition.
+        for disposition in ["ALLOTTED_TIMEOUT", "NO_ANSWER", "NO_USER_RESPONSE"] {
+            let cause = explaining_cause("NORMAL_CLEARING", Some(disposition), None);
+            assert_eq!(status(false, cause), "no_answer", "{disposition}");
+        }
+        let cause = explaining_cause("NORMAL_CLEARING", None, Some("ALLOTTED_TIMEOUT"));
+        assert_eq!(status(false, cause), "no_answer");
+        assert_eq!(status(true, "ALLOTTED_TIMEOUT"), "answered");
+    }
 }

@@ -68,6 +68,7 @@ impl Calls {
             upload_url: url,
             upload: self.config.recording.upload,
             originate_timeout_secs: c.originate_timeout_secs,
+            callee_ring_timeout_secs: c.callee_ring_timeout_secs,
             stop_failover_on: &c.stop_failover_on,
             closing_playback: &c.closing_playback,
             ringback: &c.ringback,

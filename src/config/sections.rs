@@ -10,9 +10,14 @@ use super::Secret;
 pub struct CallsConfig {
     /// IANA time zone whose calendar day the per-callee daily limit counts in.
     pub timezone: String,
-    /// Hangup causes that end the line failover (the callee declined or is busy).
+    /// Hangup causes that end the line failover (the callee declined, is busy or did not
+    /// answer in time).
     pub stop_failover_on: Vec<String>,
+    /// How long the first leg (the agent, or the caller's phone) rings.
     pub originate_timeout_secs: u32,
+    /// How long the callee (the customer) rings on a line before the call gives up
+    /// (`leg_timeout` on each callee leg, `call_timeout` on the bridge).
+    pub callee_ring_timeout_secs: u32,
     /// A call whose originate job has not answered after this long is marked failed.
     pub job_timeout_secs: u64,
     /// How often open calls are checked for ones FreeSWITCH never reported on.
@@ -35,6 +40,7 @@ pub struct CallsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct RecordingConfig {
     /// Directory on the FreeSWITCH host where calls are recorded (date folders below it).
+    /// (`CALLPLANE_RECORDING_DIR`)
     pub dir: String,
     /// `wav` or `mp3` (mp3 needs mod_shout on the switch).
     pub format: String,
@@ -46,8 +52,16 @@ impl Default for CallsConfig {
     fn default() -> Self {
         CallsConfig {
             timezone: "Asia/Shanghai".into(),
-            stop_failover_on: vec!["USER_BUSY".into(), "CALL_REJECTED".into()],
+            stop_failover_on: [
+                "USER_BUSY",
+                "CALL_REJECTED",
+                "NO_ANSWER",
+                "ALLOTTED_TIMEOUT",
+            ]
+            .map(String::from)
+            .to_vec(),
             originate_timeout_secs: 45,
+            callee_ring_timeout_secs: 45,
             job_timeout_secs: 90,
             sweep_interval_ms: 5000,
             recording_wait_secs: 60,

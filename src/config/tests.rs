@@ -80,6 +80,8 @@ fn each_bad_value_names_its_key() {
         ("CALLPLANE_WEBHOOK_URL", "crm.example.com", "webhook.url"),
         ("CALLPLANE_DOMAIN", "a b", "domain"),
         ("CALLPLANE_SECRET", "tiny", "secret"),
+        ("CALLPLANE_RECORDING_DIR", "recordings", "recording.dir"),
+        ("CALLPLANE_RECORDING_DIR", "/srv/rec/$(id)", "recording.dir"),
     ];
     for (var, value, key) in cases {
         let e = Config::load(None, env_of(&[(var, value)])).unwrap_err();
@@ -184,5 +186,44 @@ fn click_to_call_limits_are_checked_by_key() {
         let cfg = Config::from_toml(&format!("[limits]\n{text}\n")).unwrap();
         let e = cfg.validate().unwrap_err();
         assert_eq!(e.key, key, "{text}: {e}");
+    }
+}
+
+#[test]
+fn the_recording_dir_comes_from_the_environment() {
+    let cfg = Config::load(
+        None,
+        env_of(&[(
+            "CALLPLANE_RECORDING_DIR",
+            "/usr/local/freeswitch/recordings",
+        )]),
+    )
+    .unwrap();
+    assert_eq!(cfg.recording.dir, "/usr/local/freeswitch/recordings");
+}
+
+#[test]
+fn the_callee_ring_timeout_is_checked_and_the_default_stops_failover_on_no_answer() {
+    let d = Config::default();
+    assert_eq!(d.calls.callee_ring_timeout_secs, 45);
+    for cause in [
+        "USER_BUSY",
+        "CALL_REJECTED",
+        "NO_ANSWER",
+        "ALLOTTED_TIMEOUT",
+    ] {
+        assert!(
+            d.calls.stop_failover_on.iter().any(|c| c == cause),
+            "{cause}"
+        );
+    }
+    let ok = Config::from_toml("[calls]\ncallee_ring_timeout_secs = 20\n").unwrap();
+    assert!(ok.validate().is_ok());
+    assert_eq!(ok.calls.callee_ring_timeout_secs, 20);
+    for bad in [0, 4, 601] {
+        let cfg =
+            Config::from_toml(&format!("[calls]\ncallee_ring_timeout_secs = {bad}\n")).unwrap();
+        let e = cfg.validate().unwrap_err();
+        assert_eq!(e.key, "calls.callee_ring_timeout_secs", "{bad}: {e}");
     }
 }

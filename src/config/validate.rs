@@ -170,6 +170,12 @@ impl Config {
                 "must be between 5 and 600",
             ));
         }
+        if !(5..=600).contains(&c.callee_ring_timeout_secs) {
+            return Err(bad(
+                "calls.callee_ring_timeout_secs",
+                "must be between 5 and 600",
+            ));
+        }
         if !(100..=600_000).contains(&c.sweep_interval_ms) {
             return Err(bad(
                 "calls.sweep_interval_ms",
@@ -202,7 +208,7 @@ impl Config {
         let r = &self.recording;
         if !r.dir.starts_with('/') || !safe(&r.dir, "/") || r.dir.contains("..") {
             return Err(bad(
-                "recording.dir",
+                "recording.dir (CALLPLANE_RECORDING_DIR)",
                 "must be an absolute path of letters, digits and / . _ -",
             ));
         }

@@ -14,6 +14,9 @@ use super::key::Format;
 const WRITE_BUF: usize = 128 * 1024;
 /// How many leading bytes are kept for format sniffing.
 const HEAD_LEN: usize = 16;
+/// A canonical WAV header: the RIFF, `fmt ` and `data` chunk headers, no samples. FreeSWITCH
+/// writes exactly this when a recording starts and no audio follows.
+pub const WAV_HEADER_BYTES: u64 = 44;
 
 /// Removes its file when dropped, unless the file has been moved elsewhere.
 #[derive(Debug)]
@@ -121,5 +124,45 @@ impl Received {
     /// The stored format: sniffed from the content, else from the part's file name.
     pub fn format(&self, file_name: Option<&str>) -> Format {
         Format::detect(&self.head, file_name)
+    }
+
+    /// A WAV file that is its header and nothing else (at most [`WAV_HEADER_BYTES`]): a leg
+    /// whose recording was opened but never got a sample.
+    pub fn is_header_only(&self) -> bool {
+        is_header_only(&self.head, self.size)
+    }
+}
+
+fn is_header_only(head: &[u8], size: u64) -> bool {
+    size > 0 && size <= WAV_HEADER_BYTES && Format::sniff(head) == Some(Format::Wav)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(data_len: u32) -> Vec<u8> {
+        let mut w = b"RIFF".to_vec();
+        w.extend_from_slice(&(36 + data_len).to_le_bytes());
+        w.extend_from_slice(b"WAVEfmt ");
+        w.extend_from_slice(&[
+            16, 0, 0, 0, 1, 0, 2, 0, 0x40, 0x1f, 0, 0, 0, 0x7d, 0, 0, 4, 0,
+        ]);
+        w.extend_from_slice(&[16, 0]);
+        w.extend_from_slice(b"data");
+        w.extend_from_slice(&data_len.to_le_bytes());
+        w
+    }
+
+    #[test]
+    fn a_wav_of_only_its_header_is_recognised() {
+        let h = header(0);
+        assert_eq!(h.len() as u64, WAV_HEADER_BYTES);
+        assert!(is_header_only(&h[..HEAD_LEN], h.len() as u64));
+        // One sample more is a recording, however short.
+        assert!(!is_header_only(&h[..HEAD_LEN], WAV_HEADER_BYTES + 2));
+        // Nothing at all is `empty`, not header-only; other formats are never header-only.
+        assert!(!is_header_only(&[], 0));
+        assert!(!is_header_only(b"ID3\x04\0\0\0\0\0\0", 10));
     }
 }

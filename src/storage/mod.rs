@@ -24,7 +24,7 @@ use object_store::signer::Signer;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use tokio::io::AsyncReadExt;
 
-pub use incoming::{Incoming, Received};
+pub use incoming::{Incoming, Received, WAV_HEADER_BYTES};
 pub use key::{Format, RecordingKey, parse_strict_uuid};
 use spool::Spool;
 
@@ -216,7 +216,11 @@ impl Storage {
             .upload_file(received.temp.path(), key, received.size)
             .await
         {
-            Ok(()) => Ok(Placement::Stored),
+            Ok(()) => {
+                // A shorter recording of the call may wait in the spool under the same key.
+                self.inner.spool.discard(key).await;
+                Ok(Placement::Stored)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, key = %key, "object storage write failed; spooling the recording");
                 self.inner.spool.admit(received, key).await?;

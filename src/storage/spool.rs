@@ -74,6 +74,19 @@ impl Spool {
         Ok(())
     }
 
+    /// Forgets a spooled copy of `key`: a newer recording under the same key went straight to
+    /// the backend, and the older one must neither be served nor pushed over it.
+    pub(crate) async fn discard(&self, key: &RecordingKey) {
+        let _guard = self.admit_lock.lock().await;
+        match tokio::fs::remove_file(self.file_for(key)).await {
+            Ok(()) => tracing::info!(key = %key, "spooled copy replaced by a newer recording"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(key = %key, error = %e, "cannot remove a replaced spooled recording")
+            }
+        }
+    }
+
     pub(crate) async fn holds(&self, key: &RecordingKey) -> bool {
         tokio::fs::try_exists(self.file_for(key))
             .await

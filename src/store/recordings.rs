@@ -1,5 +1,8 @@
-//! The `recordings` table: one row per call uuid, claimed by the first upload and never
-//! replaced, so a re-run hook or a curl retry cannot overwrite a stored recording.
+//! The `recordings` table: one row per call uuid, claimed by the first upload. A stored row is
+//! only ever replaced by a longer recording (`take_over`, a compare-and-set on the row), and
+//! never while another upload is storing it (`uploading`), so a re-run hook, a curl retry or a
+//! header-only file from another leg cannot overwrite the real recording, and two uploads never
+//! write the same object key at once.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
@@ -17,7 +20,8 @@ pub struct Recording {
     pub format: String,
     /// Lowercase hex SHA-256 of the content.
     pub sha256: String,
-    /// `uploading`, `stored` or `empty` (a zero-byte upload: nothing stored).
+    /// `uploading`, `stored`, `empty` (a zero-byte upload: nothing stored) or `header_only` (a
+    /// WAV header without samples: stored, but not offered as the call's recording).
     pub status: String,
     pub file_name: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -84,17 +88,19 @@ pub async fn claim(
     }
 }
 
-/// Marks the recording as stored. Written as an upsert: if a failed concurrent upload of the
-/// same content released the claim meanwhile, the row is written again rather than lost.
+/// Marks the recording as stored with its final `status` (`stored` or `header_only`). Written
+/// as an upsert: if a failed concurrent upload of the same content released the claim
+/// meanwhile, the row is written again rather than lost.
 pub async fn mark_stored(
     db: impl PgExecutor<'_>,
     new: &NewRecording<'_>,
+    status: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO recordings \
          (call_uuid, storage_key, size, content_type, format, sha256, status, file_name) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'stored', $7) \
-         ON CONFLICT (call_uuid) DO UPDATE SET status = 'stored', updated_at = now() \
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $7) \
+         ON CONFLICT (call_uuid) DO UPDATE SET status = EXCLUDED.status, updated_at = now() \
          WHERE recordings.status = 'uploading' AND recordings.sha256 = EXCLUDED.sha256",
     )
     .bind(new.call_uuid)
@@ -104,17 +110,75 @@ pub async fn mark_stored(
     .bind(new.format)
     .bind(new.sha256)
     .bind(new.file_name)
+    .bind(status)
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// Gives up a claim whose upload could not be stored, so that a retry can claim it again.
-pub async fn release(db: impl PgExecutor<'_>, call_uuid: Uuid) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM recordings WHERE call_uuid = $1 AND status = 'uploading'")
-        .bind(call_uuid)
+/// Claims a call's settled recording (`stored`, `empty` or `header_only`) for a longer
+/// upload: the row takes the new values as `uploading` only if it is still exactly `previous`
+/// and shorter. False when another upload changed it first (the caller answers "retry").
+pub async fn take_over(
+    db: impl PgExecutor<'_>,
+    new: &NewRecording<'_>,
+    previous: &Recording,
+) -> Result<bool, StoreError> {
+    let updated = sqlx::query(
+        "UPDATE recordings SET storage_key = $2, size = $3, content_type = $4, format = $5, \
+         sha256 = $6, status = 'uploading', file_name = $7, updated_at = now() \
+         WHERE call_uuid = $1 AND sha256 = $8 AND status = $9 AND status <> 'uploading' \
+         AND size < $3",
+    )
+    .bind(new.call_uuid)
+    .bind(new.storage_key)
+    .bind(new.size)
+    .bind(new.content_type)
+    .bind(new.format)
+    .bind(new.sha256)
+    .bind(new.file_name)
+    .bind(&previous.sha256)
+    .bind(&previous.status)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Gives up a claim whose upload could not be stored, so that a retry can claim it again: the
+/// row is removed, or, when the upload was replacing an earlier recording, that one is put
+/// back (its object was not touched: a failed put leaves the key as it was).
+pub async fn release(
+    db: impl PgExecutor<'_>,
+    new: &NewRecording<'_>,
+    previous: Option<&Recording>,
+) -> Result<(), StoreError> {
+    let Some(p) = previous else {
+        sqlx::query(
+            "DELETE FROM recordings WHERE call_uuid = $1 AND status = 'uploading' AND sha256 = $2",
+        )
+        .bind(new.call_uuid)
+        .bind(new.sha256)
         .execute(db)
         .await?;
+        return Ok(());
+    };
+    sqlx::query(
+        "UPDATE recordings SET storage_key = $3, size = $4, content_type = $5, format = $6, \
+         sha256 = $7, status = $8, file_name = $9, updated_at = now() \
+         WHERE call_uuid = $1 AND status = 'uploading' AND sha256 = $2",
+    )
+    .bind(new.call_uuid)
+    .bind(new.sha256)
+    .bind(&p.storage_key)
+    .bind(p.size)
+    .bind(&p.content_type)
+    .bind(&p.format)
+    .bind(&p.sha256)
+    .bind(&p.status)
+    .bind(&p.file_name)
+    .execute(db)
+    .await?;
     Ok(())
 }
 

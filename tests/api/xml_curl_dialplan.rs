@@ -211,7 +211,26 @@ async fn an_extension_dialling_out_is_routed_over_the_lines_like_a_click_to_call
             .any(|s| s.starts_with("callplane_call_uuid=388b125c-58ff-11dd-9892-8f5d58364073")),
         "the channel's uuid is the call's: {sets:?}"
     );
-    assert!(sets.contains(&"fail_on_single_reject=USER_BUSY,CALL_REJECTED".to_string()));
+    assert!(sets.contains(
+        &"fail_on_single_reject=USER_BUSY,CALL_REJECTED,NO_ANSWER,ALLOTTED_TIMEOUT".to_string()
+    ));
+    // The customer's ring limit, on the bridge and on every leg.
+    assert_eq!(
+        sets.iter()
+            .filter(|s| s.starts_with("call_timeout="))
+            .collect::<Vec<_>>(),
+        vec!["call_timeout=45"]
+    );
+    assert!(
+        bridge.contains(",leg_timeout=45]sofia/gateway/carrier-b/"),
+        "{bridge}"
+    );
+    assert!(
+        find("export")
+            .iter()
+            .any(|e| e.starts_with("nolocal:execute_on_answer_upload=set:api_hangup_hook=")),
+        "the upload is armed at answer"
+    );
     assert!(
         find("export")
             .iter()

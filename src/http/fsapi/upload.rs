@@ -1,8 +1,11 @@
 //! `POST /fsapi/upload_audio?uuid=<call uuid>&token=<token>`: the recording a call's hangup hook
 //! posts (`curl -XPOST -F "files=@FILE" URL`). The per-call token is the credential. The one
 //! file part, `files`, is streamed to a temporary file (size cap, read timeout), then stored
-//! under `YYYY/MM/DD/<uuid>.<ext>`; the first recording of a call is kept: a retry with the
-//! same content is a 200 no-op, different content a 409. Answers use the `/v1` envelope.
+//! under `YYYY/MM/DD/<uuid>.<ext>`. When a call gets more than one file the longest wins
+//! (`rules`): a retry with the same content is a 200 no-op, a shorter or header-only file
+//! after a longer one is answered 200 and dropped, a longer one replaces a shorter stored one,
+//! different content of the same size is a 409. A WAV that is only its header is stored as
+//! `header_only`, not as the call's recording. Answers use the `/v1` envelope.
 
 use std::time::Duration;
 
@@ -38,7 +41,7 @@ enum UploadError {
     Unauthorized,
     Timeout,
     TooLarge(u64),
-    /// A different recording is already stored for this call.
+    /// A different recording of the same size is already stored for this call.
     Conflict,
     Unavailable(String),
     Internal,
@@ -66,7 +69,8 @@ impl IntoResponse for UploadError {
             UploadError::Conflict => (
                 40900,
                 StatusCode::CONFLICT,
-                "a different recording is already stored for this uuid; the first is kept".into(),
+                "a different recording of the same size is already stored for this uuid; the first is kept"
+                    .into(),
             ),
             UploadError::Unavailable(m) => (50300, StatusCode::SERVICE_UNAVAILABLE, m),
             UploadError::Internal => (
@@ -108,7 +112,9 @@ struct Uploaded {
     sha256: String,
     format: String,
     /// `stored`, `spooled` (kept locally until object storage is back), `empty` (a zero-byte
-    /// file: nothing to store) or `duplicate` (the same content was already uploaded).
+    /// file: nothing to store), `header_only` (a WAV header without samples, stored but not
+    /// offered as the recording), `duplicate` (the same content was already uploaded) or
+    /// `kept_longer` (a longer recording of the call is kept; this one was dropped).
     status: &'static str,
 }
 
@@ -139,6 +145,11 @@ async fn upload_audio(
     let fresh_key = RecordingKey::new(chrono::Utc::now().date_naive(), &call_uuid, format);
     let sha256 = received.sha256.clone();
     let empty = received.size == 0;
+    let final_status = if received.is_header_only() {
+        "header_only"
+    } else {
+        "stored"
+    };
     let new = NewRecording {
         call_uuid,
         storage_key: fresh_key.as_str(),
@@ -155,29 +166,49 @@ async fn upload_audio(
         size: new.size,
         sha256: sha256.clone(),
         format: format.ext().into(),
-        status: if empty { "empty" } else { "stored" },
+        status: if empty { "empty" } else { final_status },
     };
+    let mut replacing = None;
     let key = match rec_store::claim(&state.pool, &new).await? {
         Claim::New if empty => {
             settle_later(&state, call_uuid);
             return Ok(ok(answer));
         }
         Claim::New => fresh_key.clone(),
-        Claim::Existing(first) if first.sha256 != sha256 => {
-            tracing::warn!(call.uuid = %call_uuid, "a different recording was posted for this call; the first is kept");
-            return Err(UploadError::Conflict);
-        }
-        // The same content again: done, unless the earlier attempt is still (or was left)
-        // storing it, in which case this one stores it too (same bytes, same key).
-        Claim::Existing(first) => {
-            answer.storage_key = first.storage_key.clone();
-            answer.format = first.format.clone();
-            if first.status != "uploading" {
+        Claim::Existing(first) => match rules::decide(&first, new.size, &sha256) {
+            Decision::Duplicate => {
+                answer.storage_key = first.storage_key.clone();
+                answer.format = first.format.clone();
                 answer.status = "duplicate";
                 return Ok(ok(answer));
             }
-            RecordingKey::parse(&first.storage_key).ok_or(UploadError::Internal)?
-        }
+            Decision::StoreAgain => {
+                answer.storage_key = first.storage_key.clone();
+                answer.format = first.format.clone();
+                RecordingKey::parse(&first.storage_key).ok_or(UploadError::Internal)?
+            }
+            Decision::KeepLonger => {
+                tracing::info!(call.uuid = %call_uuid, size = new.size, kept = first.size, "a shorter recording was posted for this call; the longer is kept");
+                answer.storage_key = first.storage_key.clone();
+                answer.format = first.format.clone();
+                answer.status = "kept_longer";
+                return Ok(ok(answer));
+            }
+            Decision::Conflict => {
+                tracing::warn!(call.uuid = %call_uuid, size = new.size, "a different recording of the same size was posted for this call; the first is kept");
+                return Err(UploadError::Conflict);
+            }
+            Decision::Busy => return Err(busy()),
+            Decision::Replace => {
+                // Empty uploads never get here: a zero-byte file is never longer.
+                if !rec_store::take_over(&state.pool, &new, &first).await? {
+                    return Err(busy());
+                }
+                tracing::info!(call.uuid = %call_uuid, size = new.size, replaced = first.size, replaced_status = %first.status, "a longer recording replaces the one stored for this call");
+                replacing = Some(first);
+                fresh_key.clone()
+            }
+        },
     };
     // Storing runs in a task of its own: a caller that hangs up now cannot cancel it half-way
     // and leave the claim behind.
@@ -194,16 +225,31 @@ async fn upload_audio(
             status: "uploading",
             file_name: file_name.as_deref(),
         };
-        store_claimed(&task_state, &key, received, &new).await
+        store_claimed(
+            &task_state,
+            &key,
+            received,
+            &new,
+            final_status,
+            replacing.as_ref(),
+        )
+        .await
     })
     .await
     .map_err(|_| UploadError::Internal)??;
-    if placement == Placement::Spooled {
+    if placement == Placement::Spooled && final_status == "stored" {
         answer.status = "spooled";
     }
     tracing::info!(call.uuid = %call_uuid, key = %answer.storage_key, size = answer.size, status = answer.status, "recording received");
     settle_later(&state, call_uuid);
     Ok(ok(answer))
+}
+
+/// Another upload for the call is being stored (or just changed it): curl retries a 503.
+fn busy() -> UploadError {
+    UploadError::Unavailable(
+        "another recording for this uuid is being stored; retry shortly".into(),
+    )
 }
 
 /// The call's webhook may be ready now that its recording is here (or a second event is due).
@@ -212,20 +258,23 @@ fn settle_later(state: &AppState, call: Uuid) {
     tokio::spawn(async move { calls.settle(call).await });
 }
 
-/// Puts a claimed recording into storage and marks it stored, or releases the claim.
+/// Puts a claimed recording into storage and marks it with its final status, or releases the
+/// claim (putting back the recording it was replacing, if any).
 async fn store_claimed(
     state: &AppState,
     key: &RecordingKey,
     received: crate::storage::Received,
     new: &NewRecording<'_>,
+    final_status: &str,
+    replacing: Option<&rec_store::Recording>,
 ) -> Result<Placement, UploadError> {
     match state.storage.put(key, received).await {
         Ok(placement) => {
-            rec_store::mark_stored(&state.pool, new).await?;
+            rec_store::mark_stored(&state.pool, new, final_status).await?;
             Ok(placement)
         }
         Err(e) => {
-            let _ = rec_store::release(&state.pool, new.call_uuid).await;
+            let _ = rec_store::release(&state.pool, new, replacing).await;
             Err(match e {
                 StorageError::SpoolFull => UploadError::Unavailable(e.to_string()),
                 other => {
@@ -337,6 +386,9 @@ fn parse_query(query: &str) -> Result<(Uuid, String), UploadError> {
         )),
     }
 }
+
+mod rules;
+use rules::Decision;
 
 #[cfg(test)]
 mod tests;
