@@ -8,6 +8,7 @@ mod fsim;
 mod hostile;
 mod import;
 mod lists;
+mod real_calls;
 
 use base64::Engine;
 use reqwest::StatusCode;
