@@ -9,6 +9,7 @@ mod hostile;
 mod import;
 mod lists;
 mod real_calls;
+mod webhook_legs;
 
 use base64::Engine;
 use reqwest::StatusCode;
