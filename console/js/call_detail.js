@@ -114,9 +114,8 @@ export async function render(main, uuid, current) {
         [t('field.end_time'), fmtTime(d.ended_at)],
         [t('detail.ext_data'), d.ext_data === null ? '—' : h('pre', { class: 'ext-data' }, d.ext_data)],
       ])),
-      card(t('detail.cdr'), cdr ? kv(['start_time', 'answer_time', 'end_time'].map((k) => [t(`field.${k}`), fmtTime(cdr[k])])
-        .concat(['duration', 'billsec', 'hangup_cause', 'sip_hangup_disposition'].map((k) => [t(`field.${k}`), orDash(cdr[k])])))
-        : h('p', { class: 'muted' }, t('detail.no_cdr')))),
+      cdrCard(t('detail.cdr'), cdr)),
+    h('div', { class: 'grid-2' }, cdrCard(t('detail.caller_cdr'), d.caller_cdr)),
     h('div', { class: 'grid-2' }, routingCard(d.routing), recordingCard(d.recording)),
     webhookCard(d, redraw),
     card(t('detail.timeline'), table([
@@ -127,6 +126,7 @@ export async function render(main, uuid, current) {
     ], d.events, t('common.none'))),
     card(t('detail.legs'), table([
       { label: t('detail.role'), cell: (l) => t(`role.${l.role}`) },
+      { label: t('field.state'), cell: (l) => l.state },
       { label: t('col.gateway'), cell: (l) => orDash(l.gateway) },
       { label: 'UUID', cell: (l) => h('span', { class: 'mono small' }, l.uuid) },
       { label: t('field.answer_time'), cell: (l) => fmtTime(l.answered_at) },
@@ -143,6 +143,14 @@ export async function render(main, uuid, current) {
     if (settled) watch.left -= 1;
     setTimeout(redraw, POLL_MS);
   }
+}
+
+// One leg's CDR: `cdr` is the customer leg that decided the call, `caller_cdr` the agent's.
+function cdrCard(title, cdr) {
+  return card(title, cdr ? kv([[t('detail.role'), cdr.role ? t(`role.${cdr.role}`) : '—']]
+    .concat(['start_time', 'answer_time', 'end_time'].map((k) => [t(`field.${k}`), fmtTime(cdr[k])]))
+    .concat(['duration', 'billsec', 'hangup_cause', 'sip_hangup_disposition'].map((k) => [t(`field.${k}`), orDash(cdr[k])])))
+    : h('p', { class: 'muted' }, t('detail.no_cdr')));
 }
 
 function roleOf(legs, uuid) {

@@ -1,5 +1,5 @@
-//! Completion: when an ended call's CDR is stored and its recording is stored or known to be
-//! absent, its `call.completed` webhook is enqueued in the same transaction that checked it,
+//! Completion: when an ended call's CDRs are stored (the caller leg's and the deciding callee
+//! leg's, see `report`) and its recording is stored or known to be absent, its `call.completed` webhook is enqueued in the same transaction that checked it,
 //! so the event exists exactly once. A recording that arrives after an `absent` event adds
 //! `call.recording_ready`. `settle` is safe to call any number of times, from any replica: the
 //! call row is locked and the outbox is unique per (call, event type).
@@ -10,12 +10,11 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::Calls;
+use super::report::{CallCdrs, Pick};
 use crate::storage::RecordingKey;
 use crate::store::StoreError;
 use crate::store::calls as store;
-use crate::webhooks::{
-    CallStatus, CdrSummary, EventType, Recording, RecordingStatus, WebhookEvent,
-};
+use crate::webhooks::{CallStatus, EventType, Recording, RecordingStatus, WebhookEvent};
 
 impl Calls {
     /// Enqueues whatever webhook the call is ready for. Called when a call ends, when its CDR
@@ -41,21 +40,17 @@ impl Calls {
 
         let event_type = match completed {
             None => {
-                let cdr = crate::store::cdrs::for_call(&mut *tx, call).await?;
-                let channel_created = store::legs(&mut *tx, call)
-                    .await?
-                    .iter()
-                    .any(|l| l.created_at.is_some());
-                let cdr_ready =
-                    cdr.is_some() || !channel_created || waited(self.config.calls.cdr_wait_secs);
+                let cdrs = self.call_cdrs(&mut tx, call).await?;
                 let recording_known = recording.is_some()
                     || row.answered_at.is_none()
                     || self.config.recording.upload == crate::originate::UploadMode::None
                     || waited(self.config.calls.recording_wait_secs);
-                if !(cdr_ready && recording_known) {
+                if !((cdrs.complete() || waited(self.config.calls.cdr_wait_secs))
+                    && recording_known)
+                {
                     return Ok(());
                 }
-                let event = self.event(&row, EventType::CallCompleted, cdr.map(summary), recording);
+                let event = self.event(&row, EventType::CallCompleted, &cdrs, recording);
                 crate::webhooks::enqueue(&mut tx, &event).await?;
                 event.event_type
             }
@@ -66,10 +61,8 @@ impl Calls {
                 if already {
                     return Ok(());
                 }
-                let cdr = crate::store::cdrs::for_call(&mut *tx, call)
-                    .await?
-                    .map(summary);
-                let event = self.event(&row, EventType::RecordingReady, cdr, recording);
+                let cdrs = self.call_cdrs(&mut tx, call).await?;
+                let event = self.event(&row, EventType::RecordingReady, &cdrs, recording);
                 crate::webhooks::enqueue(&mut tx, &event).await?;
                 event.event_type
             }
@@ -123,11 +116,30 @@ impl Calls {
         Duration::from_secs(self.config.storage.url_ttl_secs)
     }
 
+    /// The CDRs a call reports: those of its deciding legs (`report`). A call stored without
+    /// legs (none were recorded for it) reports whatever CDR joined it, its own uuid's first.
+    pub async fn call_cdrs(
+        &self,
+        db: &mut sqlx::PgConnection,
+        call: Uuid,
+    ) -> Result<CallCdrs, StoreError> {
+        let legs = store::legs(&mut *db, call).await?;
+        if legs.is_empty() {
+            let any = crate::store::cdrs::for_call(&mut *db, call).await?;
+            return Ok(CallCdrs {
+                caller: any.map_or(Pick::NoLeg, |c| Pick::Found(Box::new(c))),
+                callee: Pick::NoLeg,
+            });
+        }
+        let cdrs = crate::store::call_cdrs::of_legs(&mut *db, call).await?;
+        Ok(CallCdrs::pick(&legs, &cdrs))
+    }
+
     fn event(
         &self,
         row: &store::CallRow,
         event_type: EventType,
-        cdr: Option<CdrSummary>,
+        cdrs: &CallCdrs,
         recording: Option<Recording>,
     ) -> WebhookEvent {
         let answered = row.answered_at.is_some();
@@ -144,7 +156,8 @@ impl Calls {
             ext_data: row.ext_data.clone(),
             status: CallStatus::from_hangup(Some(&cause), answered),
             hangup_cause: cause,
-            cdr,
+            cdr: cdrs.cdr(),
+            caller_cdr: cdrs.caller_cdr(),
             recording: recording.unwrap_or_else(Recording::absent),
         }
     }
@@ -159,18 +172,5 @@ impl Calls {
             }
             Err(e) => tracing::warn!(error = %e, "cannot list calls waiting for a webhook"),
         }
-    }
-}
-
-/// The contract's CDR summary of a stored CDR.
-pub fn summary(c: crate::store::cdrs::CdrRow) -> CdrSummary {
-    CdrSummary {
-        start_time: c.start_time,
-        answer_time: c.answer_time,
-        end_time: c.end_time,
-        duration: c.duration.unwrap_or(0).into(),
-        billsec: c.billsec.unwrap_or(0).into(),
-        hangup_cause: c.hangup_cause.unwrap_or_default(),
-        sip_hangup_disposition: c.sip_disposition,
     }
 }

@@ -274,7 +274,7 @@ impl Calls {
                     store::leg_event(&mut *db, l, None, Some(at), None).await?;
                 }
                 if callee_leg {
-                    store::callee_answered(&mut *db, call, gateway, at).await?;
+                    store::callee_answered(&mut *db, call, leg, gateway, at).await?;
                 }
                 store::advance(&mut *db, call, "answered", at).await?;
             }

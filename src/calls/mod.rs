@@ -11,6 +11,7 @@ mod lines;
 pub mod live;
 pub mod outcome;
 pub mod place;
+pub mod report;
 mod setup;
 pub mod sweeper;
 

@@ -31,12 +31,19 @@ pub fn parse(doc: &[u8]) -> Result<RawCdr, ParseFailure> {
             }
         }
     }
-    let callflow = match root.get("callflow") {
-        Some(Value::Array(flows)) => flows.first(),
-        other => other,
+    let (newest, oldest) = match root.get("callflow") {
+        Some(Value::Array(flows)) => (flows.first(), flows.last()),
+        other => (other, other),
     };
-    if let Some(Value::Object(profile)) = callflow.and_then(|c| c.get("caller_profile")) {
+    if let Some(Value::Object(profile)) = newest.and_then(|c| c.get("caller_profile")) {
         read_profile(&mut raw, profile);
+    }
+    if let Some(Value::Object(profile)) = oldest.and_then(|c| c.get("caller_profile")) {
+        for (k, v) in profile {
+            if let Some(s) = scalar(v) {
+                raw.oldest_profile.insert(k.clone(), s);
+            }
+        }
     }
     if let Some(Value::Array(apps)) = root.get("app_log").and_then(|a| a.get("applications")) {
         for app in apps {

@@ -157,6 +157,8 @@ fn refuse_nul(s: CdrSummary) -> Result<CdrSummary, ParseFailure> {
         ("sip_hangup_disposition", s.sip_hangup_disposition.as_ref()),
         ("switchname", s.switch_name.as_ref()),
         ("recording path", s.recording_path.as_ref()),
+        ("callplane_call_uuid", s.call_uuid.as_ref()),
+        ("callplane_leg", s.role.as_ref()),
     ];
     let dirty = fields
         .into_iter()
@@ -190,5 +192,7 @@ fn digest_uuid(doc: &[u8]) -> String {
 
 #[cfg(test)]
 mod props;
+#[cfg(test)]
+mod real_tests;
 #[cfg(test)]
 mod tests;

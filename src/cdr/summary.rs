@@ -1,6 +1,13 @@
 //! The summary callplane keeps of a CDR, taken from what both document formats share: the
-//! root's `core-uuid`/`switchname`, the `variables`, the newest callflow's caller profile and
-//! the `app_log`. Variable values arrive already percent-decoded.
+//! root's `core-uuid`/`switchname`, the `variables`, the caller profiles of the newest and the
+//! oldest callflow, and the `app_log`. Variable values arrive already percent-decoded.
+//!
+//! Which callflow names the parties matters: a channel that is transferred gets a new callflow
+//! (FreeSWITCH writes them newest first). callplane's click-to-call rings the caller with
+//! `originate ... inline`, and the inline dialplan is such a transfer: the newest callflow of
+//! the caller leg shows the caller as both caller and destination (`1001` -> `1001`, caller ID
+//! flipped), the oldest one the originate's view. So legs callplane placed (they carry
+//! `callplane_leg`) are read by their role, see `parties`.
 
 use std::collections::HashMap;
 
@@ -17,6 +24,9 @@ pub struct RawCdr {
     pub vars: HashMap<String, String>,
     /// Scalar fields of the newest callflow's `caller_profile`.
     pub profile: HashMap<String, String>,
+    /// Scalar fields of the oldest callflow's `caller_profile` (the same as `profile` when the
+    /// channel has one callflow).
+    pub oldest_profile: HashMap<String, String>,
     /// The caller profile has an `originator`: FreeSWITCH originated this leg (a B-leg), the
     /// test mod_xml_cdr itself uses for `log-b-leg`.
     pub has_originator: bool,
@@ -46,6 +56,10 @@ pub struct CdrSummary {
     pub sip_hangup_disposition: Option<String>,
     pub switch_name: Option<String>,
     pub recording_path: Option<String>,
+    /// `callplane_call_uuid`: the call callplane placed or routed this leg for.
+    pub call_uuid: Option<String>,
+    /// `callplane_leg`: `caller` (rung first, or the phone that dialled) or `callee`.
+    pub role: Option<String>,
 }
 
 fn non_empty(v: Option<&String>) -> Option<String> {
@@ -91,19 +105,17 @@ impl RawCdr {
             ])
             .or_else(|| self.peer_uuid.clone())
             .filter(|o| *o != uuid);
+        let (caller, callee) = self.parties();
         Ok(CdrSummary {
             core_uuid: self.core_uuid().unwrap_or_default(),
             other_uuid,
             leg: if self.has_originator { "b" } else { "a" },
-            caller: non_empty(self.profile.get("caller_id_number")).or_else(|| {
-                self.first_var(&[
-                    "caller_id_number",
-                    "effective_caller_id_number",
-                    "sip_from_user",
-                ])
-            }),
-            callee: non_empty(self.profile.get("destination_number"))
-                .or_else(|| self.first_var(&["destination_number", "sip_to_user"])),
+            caller,
+            callee,
+            call_uuid: self.var("callplane_call_uuid").filter(|u| u.len() <= 128),
+            role: self
+                .var("callplane_leg")
+                .filter(|r| r == "caller" || r == "callee"),
             gateway: self.gateway(),
             start_time: self.time("start"),
             answer_time: self.time("answer"),
@@ -123,6 +135,52 @@ impl RawCdr {
             recording_path: self.recording_path(),
             uuid,
         })
+    }
+
+    /// Caller and callee as the business names them.
+    ///
+    /// * The caller leg of a click-to-call (callplane originated it, `direction` outbound):
+    ///   the party rung is `dialed_user` (an extension) or the oldest callflow's destination;
+    ///   the callee is `origination_caller_id_name`, which callplane sets to the callee's
+    ///   number (it is what the caller's phone shows while ringing).
+    /// * The caller leg of a call a phone dialled (inbound, routed by callplane's dialplan
+    ///   answer): the oldest callflow, i.e. the phone's number and what it dialled.
+    /// * Anything else, callee legs included: the newest callflow (for a callee leg: the
+    ///   caller ID the line sent and the number dialled, line prefix included). The store
+    ///   replaces the parties of a leg of a known call with the call's own caller and callee.
+    fn parties(&self) -> (Option<String>, Option<String>) {
+        let newest = |f: &str| non_empty(self.profile.get(f));
+        let oldest = |f: &str| non_empty(self.oldest_profile.get(f)).or_else(|| newest(f));
+        let generic = (
+            newest("caller_id_number").or_else(|| {
+                self.first_var(&[
+                    "caller_id_number",
+                    "effective_caller_id_number",
+                    "sip_from_user",
+                ])
+            }),
+            newest("destination_number")
+                .or_else(|| self.first_var(&["destination_number", "sip_to_user"])),
+        );
+        if self.var("callplane_leg").as_deref() != Some("caller") {
+            return generic;
+        }
+        if self.var("direction").as_deref() == Some("outbound") {
+            let caller = self
+                .var("dialed_user")
+                .or_else(|| oldest("destination_number"))
+                .or(generic.0);
+            let callee = self
+                .var("origination_caller_id_name")
+                .or_else(|| newest("callee_id_number"))
+                .or(generic.1);
+            (caller, callee)
+        } else {
+            (
+                oldest("caller_id_number").or(generic.0),
+                oldest("destination_number").or(generic.1),
+            )
+        }
     }
 
     /// `<what>_uepoch` (microseconds) or `<what>_epoch` (seconds): the epoch variables are
@@ -169,31 +227,55 @@ impl RawCdr {
         None
     }
 
-    /// `record_path`, else the file `record_session` got from `execute_on_answer*` or the
-    /// `app_log` (the last one run).
+    /// `record_path`, else the file `record_session` got from `execute_on_answer*` (also as
+    /// exported with `nolocal:`, which is how the caller leg of a callplane call holds it), or
+    /// from the `app_log` (the last `record_session` run, or the last export of such an
+    /// `execute_on_answer`).
     fn recording_path(&self) -> Option<String> {
         if let Some(p) = self.var("record_path") {
             return Some(p);
         }
-        let mut on_answer: Vec<(&String, &String)> = self
+        let mut on_answer: Vec<(&str, &String)> = self
             .vars
             .iter()
+            .map(|(k, v)| (k.strip_prefix("nolocal:").unwrap_or(k), v))
             .filter(|(k, _)| k.starts_with("execute_on_answer"))
             .collect();
         on_answer.sort();
-        for (_, v) in on_answer {
-            let v = v.trim();
-            if let Some(arg) = v.strip_prefix("record_session") {
-                let arg = arg.trim_start_matches("::").trim();
-                if !arg.is_empty() {
-                    return Some(arg.to_string());
-                }
-            }
+        if let Some(p) = on_answer
+            .into_iter()
+            .find_map(|(_, v)| record_session_file(v))
+        {
+            return Some(p);
         }
         self.apps
             .iter()
             .rev()
-            .find(|(a, d)| a == "record_session" && !d.trim().is_empty())
-            .map(|(_, d)| d.trim().to_string())
+            .find_map(|(app, data)| match app.as_str() {
+                "record_session" => non_empty(Some(&data.trim().to_string())),
+                "export" | "set" => {
+                    let data = data.trim();
+                    let data = data.strip_prefix("nolocal:").unwrap_or(data);
+                    let (name, value) = data.split_once('=')?;
+                    name.starts_with("execute_on_answer")
+                        .then(|| record_session_file(value))
+                        .flatten()
+                }
+                _ => None,
+            })
     }
+}
+
+/// The file of a `record_session` application as `execute_on_answer` holds it. FreeSWITCH
+/// separates the application from its argument with a space, a `:` or `::` (the last runs it
+/// in the background; switch_channel.c, `switch_channel_execute_on_value`), so
+/// `record_session:/f.wav` (what callplane writes), `record_session::/f.wav` and
+/// `record_session /f.wav` all record `/f.wav`.
+fn record_session_file(value: &str) -> Option<String> {
+    let arg = value.trim().strip_prefix("record_session")?;
+    let arg = arg
+        .strip_prefix("::")
+        .or_else(|| arg.strip_prefix([':', ' ']))?
+        .trim();
+    (!arg.is_empty()).then(|| arg.to_string())
 }

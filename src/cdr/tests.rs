@@ -113,3 +113,17 @@ fn loopback_legs_link_through_other_loopback_leg_uuid() {
     assert_eq!(s.other_uuid.as_deref(), Some("loop-b"));
     assert_eq!(s.gateway, None);
 }
+
+#[test]
+fn record_session_is_read_in_every_separator_form() {
+    for form in [
+        "record_session:/r/a.wav",
+        "record_session::/r/a.wav",
+        "record_session /r/a.wav",
+        "  record_session:/r/a.wav ",
+    ] {
+        let doc = DOC.replace("record_session%20/var/rec/leg-a.wav", form);
+        let s = xml(&doc).summary.unwrap();
+        assert_eq!(s.recording_path.as_deref(), Some("/r/a.wav"), "{form}");
+    }
+}

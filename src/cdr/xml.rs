@@ -151,7 +151,11 @@ impl State {
                 };
                 self.raw.apps.push((get("app_name"), get("app_data")));
             }
-            ["cdr", "callflow"] => self.callflows += 1,
+            ["cdr", "callflow"] => {
+                // Callflows are written newest first; the last one read is the oldest.
+                self.callflows += 1;
+                self.raw.oldest_profile.clear();
+            }
             ["cdr", "callflow", "caller_profile", "originator"] if self.callflows == 1 => {
                 self.raw.has_originator = true;
             }
@@ -172,9 +176,15 @@ impl State {
                         .entry(name)
                         .or_insert_with(|| percent_decode(&value));
                 }
-                ["cdr", "callflow", "caller_profile", field] if self.callflows == 1 => {
+                ["cdr", "callflow", "caller_profile", field] => {
                     let field = field.to_string();
-                    self.raw.profile.entry(field).or_insert(value);
+                    if self.callflows == 1 {
+                        self.raw
+                            .profile
+                            .entry(field.clone())
+                            .or_insert(value.clone());
+                    }
+                    self.raw.oldest_profile.entry(field).or_insert(value);
                 }
                 ["cdr", "callflow", "caller_profile", role, _, "uuid"]
                     if self.callflows == 1

@@ -163,6 +163,12 @@ async fn start_switch(password: &str, base_url: &str) -> anyhow::Result<fsim::Si
             talk_ms: 2500,
             ..fsim::OutcomeRule::default()
         },
+        // As freeswitch-conf/xml_cdr.conf.xml: the customer leg's CDR is posted too, and the
+        // webhook reports it.
+        cdr: fsim::CdrConfig {
+            log_b_leg: true,
+            ..fsim::CdrConfig::default()
+        },
         ..fsim::SimConfig::default()
     })
     .await

@@ -18,6 +18,11 @@ pub struct NewLeg {
     pub gateway: Option<String>,
 }
 
+/// The hangup cause given to a leg for which no channel was ever created by the time its call
+/// ended: a later line of a failover chain after the customer was busy, or the customer leg
+/// when the agent was not registered or declined.
+pub const NOT_ATTEMPTED: &str = "NOT_ATTEMPTED";
+
 #[derive(Debug, Clone, FromRow, Serialize, ToSchema)]
 pub struct LegRow {
     pub uuid: Uuid,
@@ -26,11 +31,28 @@ pub struct LegRow {
     pub position: i32,
     pub gateway: Option<String>,
     pub node: Option<String>,
+    /// Where the leg is: `planned` (not dialled yet), `ringing` (its channel exists),
+    /// `answered`, `ended` (was answered, has hung up), `refused` (ended without being
+    /// answered: busy, declined, no answer or a failed line; `hangup_cause` says which) or
+    /// `not_attempted` (the call ended before a channel was created for it).
+    pub state: String,
     pub created_at: Option<DateTime<Utc>>,
     pub answered_at: Option<DateTime<Utc>>,
+    /// When the leg ended; for a `not_attempted` leg, when its call ended.
     pub ended_at: Option<DateTime<Utc>>,
+    /// FreeSWITCH's cause, or `NOT_ATTEMPTED`.
     pub hangup_cause: Option<String>,
 }
+
+/// The columns of `LegRow`, `state` derived from the milestones.
+const LEG_COLUMNS: &str = "uuid, role, position, gateway, node,
+    CASE WHEN hangup_cause = 'NOT_ATTEMPTED' THEN 'not_attempted'
+         WHEN ended_at IS NOT NULL AND answered_at IS NOT NULL THEN 'ended'
+         WHEN ended_at IS NOT NULL THEN 'refused'
+         WHEN answered_at IS NOT NULL THEN 'answered'
+         WHEN created_at IS NOT NULL THEN 'ringing'
+         ELSE 'planned' END AS state,
+    created_at, answered_at, ended_at, hangup_cause";
 
 #[derive(Debug, Clone, FromRow, Serialize, ToSchema)]
 pub struct EventRow {
@@ -67,24 +89,22 @@ pub async fn insert_legs(
 }
 
 pub async fn legs(db: impl PgExecutor<'_>, call: Uuid) -> Result<Vec<LegRow>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT uuid, role, position, gateway, node, created_at, answered_at, ended_at, hangup_cause
-         FROM call_legs WHERE call_uuid = $1 ORDER BY role DESC, position",
-    )
-    .bind(call)
-    .fetch_all(db)
-    .await?)
+    let sql = format!(
+        "SELECT {LEG_COLUMNS} FROM call_legs WHERE call_uuid = $1 ORDER BY role DESC, position"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(call)
+        .fetch_all(db)
+        .await?)
 }
 
 /// The leg's call and role, if callplane placed it.
 pub async fn leg(db: impl PgExecutor<'_>, leg: Uuid) -> Result<Option<LegRow>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT uuid, role, position, gateway, node, created_at, answered_at, ended_at, hangup_cause
-         FROM call_legs WHERE uuid = $1",
-    )
-    .bind(leg)
-    .fetch_optional(db)
-    .await?)
+    let sql = format!("SELECT {LEG_COLUMNS} FROM call_legs WHERE uuid = $1");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(leg)
+        .fetch_optional(db)
+        .await?)
 }
 
 pub async fn events(db: impl PgExecutor<'_>, call: Uuid) -> Result<Vec<EventRow>, StoreError> {
@@ -115,7 +135,9 @@ pub async fn record_event(
     Ok(())
 }
 
-/// Leg milestones; each timestamp is set once.
+/// Leg milestones; each timestamp is set once. An event for a leg marked not attempted (it
+/// arrived after its call ended) shows the leg did exist: the mark gives way to what the
+/// event says.
 pub async fn leg_event(
     db: impl PgExecutor<'_>,
     leg: Uuid,
@@ -125,7 +147,10 @@ pub async fn leg_event(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE call_legs SET created_at = COALESCE(created_at, $2, $3, $4), answered_at = COALESCE(answered_at, $3),
-            ended_at = COALESCE(ended_at, $4), hangup_cause = COALESCE(hangup_cause, $5)
+            ended_at = CASE WHEN hangup_cause = 'NOT_ATTEMPTED' THEN COALESCE($4, ended_at)
+                            ELSE COALESCE(ended_at, $4) END,
+            hangup_cause = CASE WHEN hangup_cause = 'NOT_ATTEMPTED' THEN $5
+                                ELSE COALESCE(hangup_cause, $5) END
          WHERE uuid = $1",
     )
     .bind(leg)

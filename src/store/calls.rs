@@ -192,26 +192,35 @@ pub async fn advance(
     Ok(done.rows_affected() > 0)
 }
 
-/// Notes that the callee answered through `gateway` (first answer wins).
+/// Notes that the callee answered on leg `leg` (first answer wins). The line is the one
+/// callplane dialled that leg on; `gateway` (what the event names) only for a leg callplane
+/// does not know.
 pub async fn callee_answered(
     db: impl PgExecutor<'_>,
     call: Uuid,
+    leg: Option<Uuid>,
     gateway: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE calls SET answered_at = COALESCE(answered_at, $3), gateway = COALESCE(gateway, $2), updated_at = now()
+        "UPDATE calls SET answered_at = COALESCE(answered_at, $3),
+            gateway = CASE WHEN answered_at IS NULL
+                THEN COALESCE((SELECT l.gateway FROM call_legs l WHERE l.uuid = $4 AND l.call_uuid = $1), $2, gateway)
+                ELSE COALESCE(gateway, $2) END,
+            updated_at = now()
          WHERE uuid = $1",
     )
     .bind(call)
     .bind(gateway)
     .bind(at)
+    .bind(leg)
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// Ends a call once: `completed` or `failed`, with its status and cause. False if it had
+/// Ends a call once: `completed` or `failed`, with its status and cause, and marks the legs
+/// that were never attempted (`NOT_ATTEMPTED`, ended when the call ended). False if it had
 /// already ended (a repeated or late event).
 pub async fn finish(
     db: impl PgExecutor<'_>,
@@ -221,19 +230,31 @@ pub async fn finish(
     cause: &str,
     at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE calls SET state = $2, status = $3, hangup_cause = $4, ended_at = $5, updated_at = now(),
-            last_event_at = $5
-         WHERE uuid = $1 AND state NOT IN ('completed', 'failed')",
+    // Legs no channel was created for are closed with the call: they were never tried. The
+    // line is the one the answered callee leg was dialled on, as callplane chose it.
+    let done: i64 = sqlx::query_scalar(
+        "WITH done AS (
+             UPDATE calls SET state = $2, status = $3, hangup_cause = $4, ended_at = $5, updated_at = now(),
+                 last_event_at = $5,
+                 gateway = COALESCE((SELECT l.gateway FROM call_legs l WHERE l.call_uuid = $1
+                     AND l.role = 'callee' AND l.answered_at IS NOT NULL AND l.gateway IS NOT NULL
+                     ORDER BY l.answered_at LIMIT 1), gateway)
+             WHERE uuid = $1 AND state NOT IN ('completed', 'failed')
+             RETURNING uuid, ended_at),
+         untried AS (
+             UPDATE call_legs l SET ended_at = d.ended_at, hangup_cause = 'NOT_ATTEMPTED'
+             FROM done d
+             WHERE l.call_uuid = d.uuid AND l.created_at IS NULL AND l.ended_at IS NULL)
+         SELECT count(*) FROM done",
     )
     .bind(call)
     .bind(state)
     .bind(status)
     .bind(cause)
     .bind(at)
-    .execute(db)
+    .fetch_one(db)
     .await?;
-    Ok(done.rows_affected() > 0)
+    Ok(done > 0)
 }
 
 pub async fn set_job_result(

@@ -9,7 +9,7 @@ use super::{Page, StoreError};
 use crate::cdr::Prepared;
 
 /// The listed columns (the raw document is only in the detail).
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct CdrRow {
     pub id: i64,
     pub core_uuid: String,
@@ -39,7 +39,7 @@ pub struct CdrRow {
     pub received_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, core_uuid, uuid, call_uuid, other_uuid, leg, caller, callee, gateway, \
+pub(super) const COLUMNS: &str = "id, core_uuid, uuid, call_uuid, other_uuid, leg, caller, callee, gateway, \
     start_time, answer_time, end_time, duration, billsec, hangup_cause, sip_disposition, \
     switch_name, recording_path, format, encoding, parsed, parse_error, late, query_uuid, \
     raw_size, received_at";
@@ -127,10 +127,18 @@ pub async fn insert_in(
     let Some(id) = id else {
         return Ok(None);
     };
-    let call_uuid = if s.is_some() {
-        link(&mut *tx, id).await?
-    } else {
-        None
+    let call_uuid = match s {
+        Some(s) => {
+            let linked = link(&mut *tx, id).await?;
+            let named =
+                super::call_cdrs::attach_named(&mut *tx, id, s.call_uuid.as_deref()).await?;
+            let call = named.or(linked);
+            if let Some(call) = call {
+                super::call_cdrs::apply_to_call(&mut *tx, id, call).await?;
+            }
+            call
+        }
+        None => None,
     };
     Ok(Some(Stored { id, call_uuid }))
 }

@@ -1,6 +1,7 @@
 //! All SQL lives here: one file per table group, free functions over `impl PgExecutor`.
 //! This module also owns connecting, creating the database and running the embedded migrations.
 
+pub mod call_cdrs;
 pub mod call_legs;
 pub mod calls;
 pub mod cdrs;

@@ -69,7 +69,8 @@ impl CallStatus {
     }
 }
 
-/// The CDR summary of a call, `null` in the body when no channel was ever created.
+/// One leg's CDR, as FreeSWITCH reported it for that leg (see docs/webhooks.md for which leg
+/// each webhook field describes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CdrSummary {
     pub start_time: Option<DateTime<Utc>>,
@@ -82,6 +83,13 @@ pub struct CdrSummary {
     pub billsec: i64,
     pub hangup_cause: String,
     pub sip_hangup_disposition: Option<String>,
+    /// Which leg this CDR describes: `callee` (the customer leg) or `caller` (the leg rung
+    /// first, or the phone that dialled); `null` for a CDR callplane cannot place on a leg.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// The leg's channel uuid (its CDR is `GET /v1/cdr/detail?uuid=`).
+    #[serde(default)]
+    pub uuid: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -132,8 +140,15 @@ pub struct WebhookEvent {
     pub status: CallStatus,
     /// The A-leg hangup cause, or the cause of a rejected originate.
     pub hangup_cause: String,
-    /// `null` when the call failed before FreeSWITCH created a channel.
+    /// The CDR of the callee leg that decided the call: the one that answered, else the last
+    /// one attempted. The caller leg's CDR when no callee leg was ever attempted (the caller
+    /// did not answer). `null` when the call failed before FreeSWITCH created a channel, or
+    /// when that leg's CDR did not arrive within the configured wait.
     pub cdr: Option<CdrSummary>,
+    /// The caller leg's CDR (the agent's phone in a click-to-call, the phone that dialled in
+    /// a dialplan call); `null` as `cdr` is.
+    #[serde(default)]
+    pub caller_cdr: Option<CdrSummary>,
     pub recording: Recording,
 }
 
@@ -201,6 +216,7 @@ mod tests {
             status: CallStatus::NoAnswer,
             hangup_cause: "NO_ANSWER".into(),
             cdr: None,
+            caller_cdr: None,
             recording: Recording::absent(),
         }
     }
@@ -210,7 +226,7 @@ mod tests {
         let body = sample().to_body();
         assert_eq!(
             body,
-            r#"{"type":"call.completed","call_uuid":"6f1c1d5e-2f7a-4c1e-9d35-0f5b8c7a1e01","caller":"1001","callee":"13800138000","gateway":"carrier-a","ext_data":"order=42","status":"no_answer","hangup_cause":"NO_ANSWER","cdr":null,"recording":{"status":"absent","url":null,"size":null,"format":null}}"#
+            r#"{"type":"call.completed","call_uuid":"6f1c1d5e-2f7a-4c1e-9d35-0f5b8c7a1e01","caller":"1001","callee":"13800138000","gateway":"carrier-a","ext_data":"order=42","status":"no_answer","hangup_cause":"NO_ANSWER","cdr":null,"caller_cdr":null,"recording":{"status":"absent","url":null,"size":null,"format":null}}"#
         );
     }
 
@@ -220,6 +236,8 @@ mod tests {
         e.event_type = EventType::RecordingReady;
         e.status = CallStatus::Answered;
         e.cdr = Some(CdrSummary {
+            role: Some("callee".into()),
+            uuid: Some("7a0c2b1e-0000-4000-8000-000000000002".into()),
             start_time: Some("2026-01-02T03:04:05Z".parse().unwrap()),
             answer_time: None,
             end_time: Some("2026-01-02T03:04:35Z".parse().unwrap()),
@@ -238,6 +256,7 @@ mod tests {
         assert_eq!(v["type"], "call.recording_ready");
         assert_eq!(v["status"], "answered");
         assert_eq!(v["cdr"]["start_time"], "2026-01-02T03:04:05Z");
+        assert_eq!(v["cdr"]["role"], "callee");
         assert_eq!(v["cdr"]["answer_time"], serde_json::Value::Null);
         assert_eq!(v["cdr"]["duration"], 30);
         assert_eq!(v["cdr"]["sip_hangup_disposition"], "send_bye");

@@ -33,6 +33,11 @@ impl Rig {
     async fn new(gateways: &[Value]) -> Rig {
         let sim = Sim::start_local(SimConfig {
             heartbeat_secs: 0,
+            // Like freeswitch-conf/xml_cdr.conf.xml: the callee legs' CDRs are posted too.
+            cdr: fsim::CdrConfig {
+                log_b_leg: true,
+                ..Default::default()
+            },
             ..SimConfig::default()
         })
         .await

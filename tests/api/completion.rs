@@ -24,6 +24,11 @@ struct Rig {
 async fn rig(adjust: impl FnOnce(&mut callplane::config::Config) + Send + 'static) -> Rig {
     let sim = Sim::start_local(SimConfig {
         heartbeat_secs: 0,
+        // Like freeswitch-conf/xml_cdr.conf.xml: the callee legs' CDRs are posted too.
+        cdr: fsim::CdrConfig {
+            log_b_leg: true,
+            ..Default::default()
+        },
         ..SimConfig::default()
     })
     .await

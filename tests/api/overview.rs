@@ -133,6 +133,11 @@ async fn wait_for(app: &TestApp, path: &str, what: &str, check: impl Fn(&Value) 
 async fn node_list_reports_each_nodes_esl_state() {
     let sim = Sim::start_local(SimConfig {
         heartbeat_secs: 0,
+        // Like freeswitch-conf/xml_cdr.conf.xml: the callee legs' CDRs are posted too.
+        cdr: fsim::CdrConfig {
+            log_b_leg: true,
+            ..Default::default()
+        },
         ..SimConfig::default()
     })
     .await
@@ -159,6 +164,11 @@ async fn node_list_reports_each_nodes_esl_state() {
 async fn a_gateway_shows_its_live_calls_against_its_cap() {
     let sim = Sim::start_local(SimConfig {
         heartbeat_secs: 0,
+        // Like freeswitch-conf/xml_cdr.conf.xml: the callee legs' CDRs are posted too.
+        cdr: fsim::CdrConfig {
+            log_b_leg: true,
+            ..Default::default()
+        },
         ..SimConfig::default()
     })
     .await

@@ -56,6 +56,7 @@ pub fn completed(call_uuid: Uuid) -> WebhookEvent {
         status: CallStatus::NoAnswer,
         hangup_cause: "NO_ANSWER".into(),
         cdr: None,
+        caller_cdr: None,
         recording: Recording::absent(),
     }
 }

@@ -88,6 +88,7 @@ async fn postgres_restart_answers_503_then_stores_every_cdr_and_recording_exactl
     let sim = Sim::start_local(SimConfig {
         heartbeat_secs: 0,
         cdr: CdrConfig {
+            log_b_leg: true,
             retries: 10,
             delay_secs: 1,
             ..CdrConfig::default()

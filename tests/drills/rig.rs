@@ -96,6 +96,11 @@ pub fn fast_webhooks(w: &mut WebhookConfig, url: &str) {
 pub async fn start_sim(talk_ms: u64) -> Sim {
     let sim = Sim::start_local(SimConfig {
         heartbeat_secs: 0,
+        // Like freeswitch-conf/xml_cdr.conf.xml: the callee legs' CDRs are posted too.
+        cdr: fsim::CdrConfig {
+            log_b_leg: true,
+            ..Default::default()
+        },
         ..SimConfig::default()
     })
     .await

@@ -101,6 +101,7 @@ async fn sigkill_under_load_loses_and_duplicates_nothing() {
     let sim = Sim::start_local(SimConfig {
         heartbeat_secs: 0,
         cdr: CdrConfig {
+            log_b_leg: true,
             retries: 30,
             delay_secs: 1,
             ..CdrConfig::default()

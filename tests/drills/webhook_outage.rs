@@ -31,6 +31,7 @@ fn event(call: Uuid, event_type: EventType) -> WebhookEvent {
         status: CallStatus::Answered,
         hangup_cause: "NORMAL_CLEARING".into(),
         cdr: None,
+        caller_cdr: None,
         recording: Recording::absent(),
     }
 }

@@ -177,8 +177,11 @@ pub struct CallDetail {
     pub legs: Vec<LegRow>,
     /// The event timeline as FreeSWITCH reported it.
     pub events: Vec<EventRow>,
-    /// The caller leg's CDR, once FreeSWITCH posted it.
+    /// The CDR of the callee leg that decided the call (answered, else the last attempted),
+    /// as the webhook's `cdr`; the caller leg's when no callee leg was attempted.
     pub cdr: Option<CdrSummary>,
+    /// The caller leg's CDR, as the webhook's `caller_cdr`.
+    pub caller_cdr: Option<CdrSummary>,
     /// The recording with a signed, expiring URL, once uploaded.
     pub recording: Option<Recording>,
     /// Each webhook event for this call and its delivery state.
@@ -211,9 +214,14 @@ pub async fn detail(
     let routing = row.routing.0.clone();
     let legs = store::legs(&s.pool, uuid).await?;
     let events = store::events(&s.pool, uuid).await?;
-    let cdr = crate::store::cdrs::for_call(&s.pool, uuid)
-        .await?
-        .map(crate::calls::complete::summary);
+    let cdrs = {
+        let mut conn = s
+            .pool
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        s.calls.call_cdrs(&mut conn, uuid).await?
+    };
     let recording = s.calls.recording(uuid).await?;
     let webhooks = crate::webhooks::deliveries_for_call(&s.pool, uuid).await?;
     let webhook_attempts = crate::webhooks::attempts_for_call(&s.pool, uuid).await?;
@@ -222,7 +230,8 @@ pub async fn detail(
         routing,
         legs,
         events,
-        cdr,
+        cdr: cdrs.cdr(),
+        caller_cdr: cdrs.caller_cdr(),
         recording,
         webhooks,
         webhook_attempts,

@@ -8,6 +8,8 @@ mod fsim;
 mod hostile;
 mod import;
 mod lists;
+mod real_calls;
+mod webhook_legs;
 
 use base64::Engine;
 use reqwest::StatusCode;

@@ -23,6 +23,11 @@ impl Rig {
     pub async fn new(lines: &[&str], adjust: impl FnOnce(&mut Config)) -> Rig {
         let sim = Sim::start_local(SimConfig {
             heartbeat_secs: 0,
+            // Like freeswitch-conf/xml_cdr.conf.xml: the callee legs' CDRs are posted too.
+            cdr: fsim::CdrConfig {
+                log_b_leg: true,
+                ..Default::default()
+            },
             ..SimConfig::default()
         })
         .await
