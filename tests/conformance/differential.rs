@@ -49,14 +49,26 @@ async fn both(name: &str, port: u16, number: &str, outcome: OutcomeRule) -> (Sha
         status: "UP".into(),
         ..Default::default()
     });
-    sim.set_default_outcome(outcome);
+    // The agent's phone rings a second and answers (as the SIPp phone does); the customer's
+    // number gets the scenario's outcome.
+    sim.set_default_outcome(OutcomeRule {
+        ring_ms: 1000,
+        talk_ms: 0,
+        ..OutcomeRule::default()
+    });
+    sim.script(OutcomeRule {
+        number: Some(number.to_string()),
+        ..outcome
+    });
     let addr = sim.addr().to_string();
     let cap = Capture::start_at(&addr, "ClueCon").await;
     let reply = switch::bgapi(&addr, "ClueCon", &originate).await;
     assert!(reply.contains("+OK"), "fsim took the originate: {reply}");
-    cap.wait_for("both legs of the fsim call ended", Duration::from_secs(60), |_| {
-        false_until_two_hangups(&cap)
-    })
+    cap.wait_for(
+        "both legs of the fsim call ended",
+        Duration::from_secs(60),
+        |_| false_until_two_hangups(&cap),
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let simulated = cap.raw();
@@ -89,7 +101,11 @@ async fn fsim_reports_an_answered_click_to_call_as_the_switch_does() {
     )
     .await;
     let diff = real.diff(&simulated);
-    assert!(diff.is_empty(), "fsim differs from FreeSWITCH:\n{}", diff.join("\n"));
+    assert!(
+        diff.is_empty(),
+        "fsim differs from FreeSWITCH:\n{}",
+        diff.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -106,5 +122,9 @@ async fn fsim_reports_a_busy_customer_as_the_switch_does() {
     )
     .await;
     let diff = real.diff(&simulated);
-    assert!(diff.is_empty(), "fsim differs from FreeSWITCH:\n{}", diff.join("\n"));
+    assert!(
+        diff.is_empty(),
+        "fsim differs from FreeSWITCH:\n{}",
+        diff.join("\n")
+    );
 }

@@ -11,6 +11,7 @@
 mod calls;
 mod checks;
 mod dialplan;
+mod differential;
 mod phones;
 mod proxy;
 mod registration;
