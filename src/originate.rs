@@ -9,7 +9,7 @@
 //! originate {callplane_call_uuid=..,callplane_leg=caller,origination_caller_id_name=..,
 //!            originate_timeout=..,hangup_after_bridge=true,continue_on_fail=true}
 //!   [origination_uuid=..,origination_caller_id_number=..]<caller leg(s)>
-//!   'm:^:set:ringback=..^set:call_timeout=<ring>
+//!   'm:^:set:ringback=..^set:call_timeout=<ring + 2>
 //!    ^set:fail_on_single_reject=USER_BUSY,CALL_REJECTED,NO_ANSWER,ALLOTTED_TIMEOUT
 //!    ^export:nolocal:media_bug_answer_req=true^export:nolocal:record_sample_rate=8000
 //!    ^export:nolocal:RECORD_STEREO=true^export:nolocal:execute_on_answer=record_session:<file>
@@ -24,8 +24,11 @@
 //!   inline dialplan), so commas inside a tone or a cause list cannot split an application.
 //! * The customer's ring time is limited twice: `leg_timeout` in each callee leg's `[...]` ends
 //!   that leg with `ALLOTTED_TIMEOUT` once it has rung that long (switch_ivr_originate.c, per-leg
-//!   time limit), and `call_timeout` bounds the bridge as a whole. `originate_timeout` in `{...}`
-//!   only limits the agent's leg, which is dialled first.
+//!   time limit), and `call_timeout` bounds the bridge as a whole, [`BRIDGE_MARGIN_SECS`] later.
+//!   The margin matters: FreeSWITCH ends a leg once more than `leg_timeout` whole seconds have
+//!   passed, but the whole bridge as soon as `call_timeout` have, so equal values would end the
+//!   ring with the bridge's NO_ANSWER first and the leg would not say why it ended.
+//!   `originate_timeout` in `{...}` only limits the agent's leg, which is dialled first.
 //! * `fail_on_single_reject` with a cause list stops the `|` failover when the callee declines,
 //!   is busy or does not answer, so a customer is never rung again on the next line; failures of
 //!   the line itself (503, gateway down) still move on (switch_ivr_originate.c).
@@ -53,6 +56,10 @@ use crate::domain::number::PhoneNumber;
 /// storage is unavailable so that the upload is tried again: curl retries a refused connection,
 /// a timeout, and 408/429/500/502/503/504, five times, two seconds apart.
 const CURL_RETRY: &str = "--retry 5 --retry-delay 2 --retry-connrefused";
+
+/// Seconds the bridge's `call_timeout` runs past the per-leg `leg_timeout` (see the module
+/// docs: the per-leg limit must fire first).
+pub const BRIDGE_MARGIN_SECS: u32 = 2;
 
 /// Who a leg rings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,10 +222,10 @@ fn call_apps(c: &ClickToCall<'_>) -> Result<Vec<(&'static str, String)>, Unsafe>
             value: "0".into(),
         });
     }
-    let ring = c.callee_ring_timeout_secs;
+    let bridge_limit = c.callee_ring_timeout_secs + BRIDGE_MARGIN_SECS;
     let mut apps = vec![
         ("set", format!("ringback={}", c.ringback)),
-        ("set", format!("call_timeout={ring}")),
+        ("set", format!("call_timeout={bridge_limit}")),
     ];
     if !c.stop_failover_on.is_empty() {
         apps.push((
@@ -261,7 +268,12 @@ fn call_apps(c: &ClickToCall<'_>) -> Result<Vec<(&'static str, String)>, Unsafe>
         "{{callplane_call_uuid={},callplane_leg=callee}}",
         c.call_uuid
     );
-    dial(c.callee, c.fallback_caller_id, Some(ring), &mut bridge)?;
+    dial(
+        c.callee,
+        c.fallback_caller_id,
+        Some(c.callee_ring_timeout_secs),
+        &mut bridge,
+    )?;
     apps.push(("bridge", bridge));
     apps.push(("playback", c.closing_playback.to_string()));
     apps.push(("hangup", String::new()));

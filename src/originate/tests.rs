@@ -76,7 +76,7 @@ fn extension_to_external_through_two_lines() {
         "originate {callplane_call_uuid=01010101-0101-0101-0101-010101010101,callplane_leg=caller,",
         "origination_caller_id_name=13800138000,originate_timeout=45,hangup_after_bridge=true,continue_on_fail=true}",
         "[origination_uuid=01010101-0101-0101-0101-010101010101,origination_caller_id_number=13800138000]user/1001",
-        " 'm:^:set:ringback=%(1000,4000,450)^set:call_timeout=20",
+        " 'm:^:set:ringback=%(1000,4000,450)^set:call_timeout=22",
         "^set:fail_on_single_reject=USER_BUSY,CALL_REJECTED,NO_ANSWER,ALLOTTED_TIMEOUT",
         "^export:nolocal:media_bug_answer_req=true^export:nolocal:record_sample_rate=8000",
         "^export:nolocal:RECORD_STEREO=true",
@@ -240,7 +240,7 @@ fn every_callee_leg_has_the_ring_limit_and_the_caller_leg_none() {
         let block = &leg[leg.find('[').unwrap()..leg.find(']').unwrap()];
         assert!(block.ends_with(",leg_timeout=20"), "{leg}");
     }
-    assert!(inline.starts_with("set:ringback=%(1000,4000,450)^set:call_timeout=20^"));
+    assert!(inline.starts_with("set:ringback=%(1000,4000,450)^set:call_timeout=22^"));
 }
 
 #[test]
@@ -307,7 +307,7 @@ fn dialplan_actions_use_the_callee_ring_limit() {
         .filter(|(app, arg)| *app == "set" && arg.starts_with("call_timeout="))
         .map(|(_, arg)| arg.as_str())
         .collect();
-    assert_eq!(timeouts, vec!["call_timeout=20"]);
+    assert_eq!(timeouts, vec!["call_timeout=22"]);
     let (_, bridge) = actions.iter().find(|(app, _)| *app == "bridge").unwrap();
     assert_eq!(bridge.matches(",leg_timeout=20]").count(), 2, "{bridge}");
     assert!(actions.iter().any(|(app, arg)| *app == "export"

@@ -18,6 +18,11 @@ const CUSTOMER: &str = "13000670001";
 async fn a_customer_who_never_answers_is_no_answer_after_the_ring_limit() {
     let sim = Sim::start_local(SimConfig {
         heartbeat_secs: 0,
+        // Like freeswitch-conf/xml_cdr.conf.xml: the callee legs' CDRs are posted too.
+        cdr: fsim::CdrConfig {
+            log_b_leg: true,
+            ..Default::default()
+        },
         ..SimConfig::default()
     })
     .await

@@ -214,12 +214,13 @@ async fn an_extension_dialling_out_is_routed_over_the_lines_like_a_click_to_call
     assert!(sets.contains(
         &"fail_on_single_reject=USER_BUSY,CALL_REJECTED,NO_ANSWER,ALLOTTED_TIMEOUT".to_string()
     ));
-    // The customer's ring limit, on the bridge and on every leg.
+    // The customer's ring limit on every leg; the bridge's own limit 2 s later, so that the
+    // per-leg one fires first.
     assert_eq!(
         sets.iter()
             .filter(|s| s.starts_with("call_timeout="))
             .collect::<Vec<_>>(),
-        vec!["call_timeout=45"]
+        vec!["call_timeout=47"]
     );
     assert!(
         bridge.contains(",leg_timeout=45]sofia/gateway/carrier-b/"),

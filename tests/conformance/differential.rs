@@ -38,6 +38,10 @@ async fn both(name: &str, port: u16, number: &str, outcome: OutcomeRule) -> (Sha
 
     let sim = Sim::start_local(SimConfig {
         heartbeat_secs: 0,
+        cdr: fsim::CdrConfig {
+            log_b_leg: true,
+            ..Default::default()
+        },
         ..SimConfig::default()
     })
     .await
