@@ -288,12 +288,19 @@ pub fn click_to_call(c: &ClickToCall<'_>) -> Result<String, Unsafe> {
     write!(
         s,
         "originate {{callplane_call_uuid={call},callplane_leg=caller,origination_caller_id_name={shown},\
-         originate_timeout={timeout},hangup_after_bridge=true,continue_on_fail=true}}",
+         originate_timeout={timeout},hangup_after_bridge=true,continue_on_fail=true",
         call = c.call_uuid,
         shown = c.caller_display_number,
         timeout = c.originate_timeout_secs,
     )
     .ok();
+    // A caller reached over lines is a person too: one who is busy or declines on line A is
+    // not rung again on line B. FreeSWITCH matches the cause as a substring of this value
+    // (switch_ivr_originate.c), so the list is joined with ':' (a ',' would end the variable).
+    if matches!(c.caller, Target::External { .. }) && !c.stop_failover_on.is_empty() {
+        write!(s, ",fail_on_single_reject={}", c.stop_failover_on.join(":")).ok();
+    }
+    s.push('}');
     // The caller's phone shows the callee's number, unless a line must send its own.
     dial(c.caller, c.caller_display_number, None, &mut s)?;
     let inline: Vec<String> = apps

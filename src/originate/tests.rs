@@ -137,6 +137,39 @@ fn external_to_external_both_legs_through_lines() {
 }
 
 #[test]
+fn a_caller_over_lines_who_is_busy_or_declines_is_not_rung_on_the_next_line() {
+    let caller = Target::External {
+        number: number("13900139000"),
+        lines: vec![
+            line("carrier-a", None, "", 1),
+            line("carrier-b", None, "", 6),
+        ],
+    };
+    let callee = Target::External {
+        number: number("13800138000"),
+        lines: vec![line("carrier-c", None, "", 5)],
+    };
+    let stop = stop();
+    let c = base(&caller, &callee, "13800138000", "13900139000", &stop);
+    let got = click_to_call(&c).unwrap();
+    let head = &got[..got.find('}').unwrap()];
+    assert!(
+        head.ends_with(&format!(",fail_on_single_reject={}", stop.join(":"))),
+        "{head}"
+    );
+    // An extension caller is one target: the list would change nothing.
+    let agent = Target::Extension {
+        number: "1001".into(),
+        domain: None,
+        leg_uuid: u(1),
+    };
+    let c = base(&agent, &callee, "13800138000", "1001", &stop);
+    let got = click_to_call(&c).unwrap();
+    let head = &got[..got.find('}').unwrap()];
+    assert!(!head.contains("fail_on_single_reject"), "{head}");
+}
+
+#[test]
 fn the_builder_refuses_unsafe_values_even_if_upstream_let_them_through() {
     let ok_caller = Target::Extension {
         number: "1001".into(),

@@ -107,7 +107,13 @@ async fn run_call(shared: Arc<Shared>, o: Originate, reply: Reply) {
                 break;
             }
             Err(c) if c == RESTART => return,
-            Err(c) => cause = c,
+            Err(c) => {
+                let stop = stops_failover(global("fail_on_single_reject").as_deref(), &c);
+                cause = c;
+                if stop {
+                    break;
+                }
+            }
         }
     }
     let Some(mut a) = answered else {
@@ -265,23 +271,22 @@ async fn run_app(ctx: &mut CallCtx, a: &mut Leg, app: &str, arg: &str) -> bool {
     true
 }
 
-/// `fail_on_single_reject`: `true` ends the `|` failover on any failed group; a cause list
-/// (`USER_BUSY,CALL_REJECTED`) ends it on those causes; `!`-prefixed entries on all others
-/// (switch_ivr_originate.c).
+/// `fail_on_single_reject`: `true` ends the `|` failover on any failed group; otherwise the
+/// value is searched for the cause's name, case-insensitively (`switch_stristr` in
+/// switch_ivr_originate.c), so `USER_BUSY,CALL_REJECTED` and `USER_BUSY:CALL_REJECTED` are the
+/// same list; a leading `!` turns the answer round (stop on every cause not named).
 pub fn stops_failover(setting: Option<&str>, cause: &str) -> bool {
     let Some(v) = setting.map(str::trim).filter(|v| !v.is_empty()) else {
         return false;
     };
     match v {
-        "true" | "1" | "yes" => true,
-        "false" | "0" | "no" => false,
+        "true" | "1" | "yes" | "on" => true,
+        "false" | "0" | "no" | "off" => false,
         list => {
-            let items: Vec<&str> = list.split(',').map(str::trim).collect();
-            if items.iter().all(|i| i.starts_with('!')) {
-                !items.iter().any(|i| i[1..].eq_ignore_ascii_case(cause))
-            } else {
-                items.iter().any(|i| i.eq_ignore_ascii_case(cause))
-            }
+            let named = list
+                .to_ascii_lowercase()
+                .contains(&cause.to_ascii_lowercase());
+            named != list.starts_with('!')
         }
     }
 }
@@ -301,6 +306,10 @@ mod failover_tests {
         assert!(!stops_failover(
             Some("USER_BUSY,CALL_REJECTED"),
             "GATEWAY_DOWN"
+        ));
+        assert!(stops_failover(
+            Some("USER_BUSY:CALL_REJECTED:NO_ANSWER"),
+            "NO_ANSWER"
         ));
         assert!(stops_failover(Some("!GATEWAY_DOWN"), "USER_BUSY"));
         assert!(!stops_failover(Some("!GATEWAY_DOWN"), "GATEWAY_DOWN"));

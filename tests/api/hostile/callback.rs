@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::rig::{Rig, ZJ};
+use super::rig::{Rig, ZJ, outcome};
 use crate::helpers::assert_invalid;
 
 #[tokio::test]
@@ -96,6 +96,32 @@ async fn a_line_named_twice_or_too_many_lines_is_400_and_nothing_is_sent() {
         .call(json!({"caller": "1001", "callee": ZJ, "gateways": ["a", "b"]}))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn a_busy_external_caller_is_not_rung_again_on_the_next_line() {
+    let rig = Rig::new(&["a", "b"], |_| {}).await;
+    let caller = "13900139000";
+    rig.sim.script(outcome(caller, "busy", None));
+    let (status, body) = rig
+        .call(json!({"caller": caller, "callee": "1002", "gateways": ["a", "b"]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let uuid = body["data"]["call_uuid"].as_str().unwrap().to_string();
+    let call = rig.ended(&uuid).await;
+    assert_eq!(call["status"], "busy", "{call}");
+    let caller_legs: Vec<&serde_json::Value> = call["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["role"] == "caller")
+        .collect();
+    assert_eq!(caller_legs.len(), 2, "{call}");
+    assert_eq!(caller_legs[0]["hangup_cause"], "USER_BUSY", "{call}");
+    assert_eq!(
+        caller_legs[1]["state"], "not_attempted",
+        "the caller was not rung again over line b: {call}"
+    );
 }
 
 #[tokio::test]
