@@ -67,7 +67,11 @@ export async function startSystem() {
   const base = `http://127.0.0.1:${httpPort}`;
   const db = `callplane_e2e_${process.pid}_${Date.now()}`;
   const hooks = await receiver();
+  // [cdr] log_b_leg: like freeswitch-conf/xml_cdr.conf.xml, the customer legs' CDRs are
+  // posted too (the webhook waits for the customer leg's CDR).
   fs.writeFileSync(path.join(dir, 'fsim.toml'), `hostname = "fs-e2e"
+[cdr]
+log_b_leg = true
 [[gateways]]
 name = "carrier-a"
 profile = "external"
