@@ -64,6 +64,9 @@ pub struct Metrics {
     pub directory_misses: Family<DirectoryMissLabels, Counter>,
     pub connections_refused: Family<CapLabels, Counter>,
     pub xml_curl_late: Family<SectionLabels, Counter>,
+    pub webhooks_pending: Gauge,
+    pub webhooks_oldest_pending: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub webhooks_failed: Gauge,
     directory_miss_labels: std::sync::Mutex<std::collections::HashSet<DirectoryMissLabels>>,
 }
 
@@ -127,7 +130,28 @@ impl Metrics {
             "xml_curl answers that reached their deadline (fsapi.xml_curl_timeout_ms less a margin)",
             xml_curl_late.clone(),
         );
+        let webhooks_pending = Gauge::default();
+        registry.register(
+            "webhooks_pending",
+            "Webhook events waiting for delivery (sampled at scrape time)",
+            webhooks_pending.clone(),
+        );
+        let webhooks_oldest_pending = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "webhooks_oldest_pending_seconds",
+            "Age of the oldest webhook event not delivered yet; 0 when none waits",
+            webhooks_oldest_pending.clone(),
+        );
+        let webhooks_failed = Gauge::default();
+        registry.register(
+            "webhooks_failed",
+            "Webhook events given up on (retry window over, attempt cap or 410 Gone)",
+            webhooks_failed.clone(),
+        );
         Metrics {
+            webhooks_pending,
+            webhooks_oldest_pending,
+            webhooks_failed,
             xml_curl_late,
             connections_refused,
             directory_misses,

@@ -47,6 +47,16 @@ async fn metrics(State(state): State<AppState>) -> Response {
     m.db_pool_max
         .set(state.pool.options().get_max_connections() as i64);
     m.observe_esl(&state.esl.statuses());
+    // The webhook backlog: a failed read leaves the last values (and is logged), so a scrape
+    // during a database outage still answers.
+    match crate::store::webhooks::backlog(&state.pool).await {
+        Ok(b) => {
+            m.webhooks_pending.set(b.pending);
+            m.webhooks_oldest_pending.set(b.oldest_pending_secs);
+            m.webhooks_failed.set(b.failed);
+        }
+        Err(e) => tracing::warn!(error = %e, "reading the webhook backlog for /metrics failed"),
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -307,3 +307,31 @@ pub async fn attempts_for_call(
     .fetch_all(db)
     .await?)
 }
+
+/// The delivery backlog, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backlog {
+    /// Events waiting for (or in) a delivery attempt.
+    pub pending: i64,
+    /// Seconds since the oldest pending event was enqueued; 0 when none is pending.
+    pub oldest_pending_secs: f64,
+    /// Events given up on (retry window over, attempt cap, or 410 Gone).
+    pub failed: i64,
+}
+
+/// Counts the backlog from the partial indexes on pending and failed events (migration 0009).
+pub async fn backlog(db: impl PgExecutor<'_>) -> Result<Backlog, StoreError> {
+    let (pending, oldest, failed): (i64, Option<f64>, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM webhook_outbox WHERE status = 'pending'),
+                (SELECT EXTRACT(EPOCH FROM now() - min(created_at))::float8
+                   FROM webhook_outbox WHERE status = 'pending'),
+                (SELECT count(*) FROM webhook_outbox WHERE status = 'failed')",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(Backlog {
+        pending,
+        oldest_pending_secs: oldest.unwrap_or(0.0).max(0.0),
+        failed,
+    })
+}

@@ -4,6 +4,7 @@
 //! Backoff is configured in milliseconds here, so retries take moments instead of minutes;
 //! the schedule itself is unit-tested in `webhooks::schedule`.
 
+mod backlog;
 mod delivery;
 pub mod receiver;
 mod redeliver;
