@@ -96,11 +96,7 @@ async fn xml_curl(
             .await
             .unwrap_or_else(|_| {
                 let (name, action) = reject(RejectReason::Unavailable);
-                let asked = ["Hunt-Context", "Caller-Context", "context"]
-                    .iter()
-                    .find_map(|n| p.get(n))
-                    .unwrap_or("");
-                fsxml::dialplan::document(answer_context(asked), name, &action)
+                fsxml::dialplan::document(answer_context(asked_context(&p)), name, &action)
             });
         ("dialplan", doc)
     } else {
@@ -196,7 +192,7 @@ async fn directory_answer(
 async fn dialplan_answer(state: &AppState, p: &FetchParams) -> String {
     let first = |names: &[&str]| names.iter().find_map(|n| p.get(n));
     let call = CallRequest {
-        context: first(&["Hunt-Context", "Caller-Context", "context"]).unwrap_or(""),
+        context: asked_context(p),
         destination: first(&[
             "Hunt-Destination-Number",
             "Caller-Destination-Number",
@@ -275,6 +271,14 @@ async fn external_answer(state: &AppState, p: &FetchParams, context: &str, numbe
         cause: action_reason.hangup_cause(),
     };
     fsxml::dialplan::document(context, name, &action)
+}
+
+/// The dialplan context FreeSWITCH asks about (empty when it names none).
+fn asked_context(p: &FetchParams) -> &str {
+    ["Hunt-Context", "Caller-Context", "context"]
+        .iter()
+        .find_map(|n| p.get(n))
+        .unwrap_or("")
 }
 
 /// The context an answer names: FreeSWITCH looks it up by name, so the asked one is echoed;
